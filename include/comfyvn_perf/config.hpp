@@ -1,0 +1,62 @@
+// comfyvn_perf — compile-time configuration.
+//
+// Every knob has a documented default and can be overridden with -D on the
+// command line or in a config header included before any comfyvn_perf header.
+// docs/configuration.md lists them all.
+#pragma once
+
+// 1 = instrumentation compiled in (default); 0 = every PERF_* macro is empty and
+// does not evaluate its arguments.
+#ifndef COMFYVN_PERF_ENABLED
+#define COMFYVN_PERF_ENABLED 1
+#endif
+
+// Raw spans kept per thread for percentiles and span hooks (power of two).
+// The ring overwrites its oldest entry and counts what it overwrote.
+#ifndef COMFYVN_PERF_RING_CAPACITY
+#define COMFYVN_PERF_RING_CAPACITY 4096
+#endif
+
+// Distinct instrumentation sites per process (static sites + interned names).
+// Per-thread accumulators are reserved for this many sites; pages are only
+// backed by memory when a thread touches them.
+#ifndef COMFYVN_PERF_MAX_SITES
+#define COMFYVN_PERF_MAX_SITES 16384
+#endif
+
+// Distinct runtime names PERF_SCOPE_DYN interns before folding into "(other)".
+#ifndef COMFYVN_PERF_MAX_DYNAMIC_NAMES
+#define COMFYVN_PERF_MAX_DYNAMIC_NAMES 4096
+#endif
+
+// Marks kept by the profiler (newest first out).
+#ifndef COMFYVN_PERF_MAX_MARKS
+#define COMFYVN_PERF_MAX_MARKS 256
+#endif
+
+// Clock used by PERF_SCOPE: 0 = automatic (TSC on x86-64, CNTVCT on AArch64,
+// steady_clock elsewhere), 1 = always std::chrono::steady_clock.
+#ifndef COMFYVN_PERF_CLOCK_STEADY
+#define COMFYVN_PERF_CLOCK_STEADY 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define COMFYVN_PERF_ALWAYS_INLINE inline __attribute__((always_inline))
+#define COMFYVN_PERF_NOINLINE __attribute__((noinline))
+#define COMFYVN_PERF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define COMFYVN_PERF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+// Singletons must resolve to one object per process even when a shared
+// library is built with -fvisibility=hidden: keep their symbols exported.
+#define COMFYVN_PERF_VISIBLE __attribute__((visibility("default")))
+#else
+#define COMFYVN_PERF_ALWAYS_INLINE inline
+#define COMFYVN_PERF_NOINLINE
+#define COMFYVN_PERF_LIKELY(x) (x)
+#define COMFYVN_PERF_UNLIKELY(x) (x)
+#define COMFYVN_PERF_VISIBLE
+#endif
+
+static_assert((COMFYVN_PERF_RING_CAPACITY & (COMFYVN_PERF_RING_CAPACITY - 1)) == 0,
+              "COMFYVN_PERF_RING_CAPACITY must be a power of two");
+static_assert(COMFYVN_PERF_MAX_DYNAMIC_NAMES < COMFYVN_PERF_MAX_SITES,
+              "COMFYVN_PERF_MAX_DYNAMIC_NAMES must leave room for static sites");

@@ -1,0 +1,727 @@
+// comfyvn_perf — the process-wide registry behind the hot path.
+//
+// Owns the site table, every thread's buffer, the data of exited threads and
+// the percentile histograms. Recording threads touch only their own buffer;
+// everything here that takes the lock runs at registration, collection, reset
+// or thread exit — never per span.
+#pragma once
+
+#include <pthread.h>  // pthread_atfork: keep the lock usable in a forked child
+
+#include <algorithm>           // max
+#include <atomic>              // switches, generation
+#include <chrono>              // calibration anchors
+#include <condition_variable>  // collector wake-up
+#include <cstdint>             // uint64_t
+#include <cstdlib>             // calloc, free, getenv
+#include <cstring>             // strcmp
+#include <functional>          // listeners set by the JSON layer
+#include <mutex>               // registration and collection lock
+#include <string>              // owned site names
+#include <string_view>         // dynamic names
+#include <thread>              // collector thread
+#include <unordered_map>       // interned names
+#include <vector>              // site table
+
+#include "../alloc.hpp"
+#include "../clock.hpp"
+#include "../config.hpp"
+#include "../histogram.hpp"
+#include "../ring.hpp"
+#include "../site.hpp"
+
+namespace comfyvn::perf::detail {
+
+// ---------------------------------------------------------------------------
+// Switches read on the hot path. Inline variables with default visibility so
+// that every shared library of the process resolves to the same objects.
+// ---------------------------------------------------------------------------
+COMFYVN_PERF_VISIBLE inline std::atomic<bool> g_enabled{false};
+// Bumped by reset(); a per-thread slot from an older generation counts as zero.
+COMFYVN_PERF_VISIBLE inline std::atomic<std::uint32_t> g_generation{1};
+
+inline bool env_flag_true(const char* v) {
+  if (v == nullptr) return false;
+  const std::string_view s(v);
+  return s == "1" || s == "true" || s == "TRUE" || s == "True" || s == "yes" || s == "on";
+}
+
+// ---------------------------------------------------------------------------
+// Per-thread storage.
+// ---------------------------------------------------------------------------
+
+// Exact per-site totals for one thread. Written only by the owner thread
+// (relaxed load + store, no read-modify-write), read by the collector.
+struct alignas(64) SiteAccum {
+  std::atomic<std::uint32_t> gen;
+  std::atomic<std::uint64_t> count;
+  std::atomic<std::uint64_t> total;
+  std::atomic<std::uint64_t> min;
+  std::atomic<std::uint64_t> max;
+  std::atomic<std::uint64_t> mem_total;
+  std::atomic<std::uint64_t> mem_max;
+  std::atomic<std::uint64_t> last_end;
+};
+
+// Plain totals on the collector side (exited threads, snapshots).
+struct Totals {
+  std::uint64_t count = 0;
+  std::uint64_t total = 0;
+  std::uint64_t min = UINT64_MAX;
+  std::uint64_t max = 0;
+  std::uint64_t mem_total = 0;
+  std::uint64_t mem_max = 0;
+  std::uint64_t last_end = 0;
+
+  void add(const Totals& o) {
+    if (o.count == 0) return;
+    count += o.count;
+    total += o.total;
+    min = std::min(min, o.min);
+    max = std::max(max, o.max);
+    mem_total += o.mem_total;
+    mem_max = std::max(mem_max, o.mem_max);
+    last_end = std::max(last_end, o.last_end);
+  }
+};
+
+// Reads one slot if it belongs to generation `g`.
+inline bool load_accum(const SiteAccum& a, std::uint32_t g, Totals& out) {
+  if (a.gen.load(std::memory_order_acquire) != g) return false;
+  out.count = a.count.load(std::memory_order_acquire);
+  if (out.count == 0) return false;
+  out.total = a.total.load(std::memory_order_relaxed);
+  out.min = a.min.load(std::memory_order_relaxed);
+  out.max = a.max.load(std::memory_order_relaxed);
+  out.mem_total = a.mem_total.load(std::memory_order_relaxed);
+  out.mem_max = a.mem_max.load(std::memory_order_relaxed);
+  out.last_end = a.last_end.load(std::memory_order_relaxed);
+  return true;
+}
+
+// Per-thread cache of interned runtime names: after the first lookup of a
+// name on a thread, PERF_SCOPE_DYN costs one hash and one compare, no lock and
+// no allocation.
+class DynNameCache {
+ public:
+  static std::uint64_t hash(std::string_view name, std::string_view category) {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+    for (char c : category) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h;
+  }
+
+  // Returns 0 when absent.
+  std::uint32_t find(std::uint64_t h, std::string_view name, std::string_view category) const {
+    if (entries_.empty()) return 0;
+    const std::size_t mask = entries_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const Entry& e = entries_[i];
+      if (e.id == 0) return 0;
+      if (e.hash == h && e.name == name && e.category == category) return e.id;
+    }
+  }
+
+  std::size_t size() const { return used_; }
+
+  void insert(std::uint64_t h, std::string_view name, std::string_view category,
+              std::uint32_t id) {
+    if ((used_ + 1) * 2 > entries_.size()) grow();
+    const std::size_t mask = entries_.size() - 1;
+    std::size_t i = h & mask;
+    while (entries_[i].id != 0) i = (i + 1) & mask;
+    entries_[i] = Entry{h, id, std::string(name), std::string(category)};
+    ++used_;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t hash = 0;
+    std::uint32_t id = 0;
+    std::string name;
+    std::string category;
+  };
+  void grow() {
+    std::vector<Entry> old;
+    old.swap(entries_);
+    entries_.resize(old.empty() ? 16 : old.size() * 2);
+    used_ = 0;
+    for (auto& e : old) {
+      if (e.id == 0) continue;
+      const std::size_t mask = entries_.size() - 1;
+      std::size_t i = e.hash & mask;
+      while (entries_[i].id != 0) i = (i + 1) & mask;
+      entries_[i] = std::move(e);
+      ++used_;
+    }
+  }
+  std::vector<Entry> entries_;
+  std::size_t used_ = 0;
+};
+
+using Ring = SpanRing<COMFYVN_PERF_RING_CAPACITY>;
+
+struct ThreadBuffer {
+  Ring ring;
+  // COMFYVN_PERF_MAX_SITES slots from calloc: address space is reserved, the
+  // kernel backs a page only when this thread first touches a site in it.
+  SiteAccum* accum = nullptr;
+  std::uint32_t thread_index = 0;
+  std::uint64_t last_frame = 0;  // owner only
+  DynNameCache dyn;              // owner only
+  // Collector side, under the registry lock.
+  std::uint64_t ring_cursor = 0;
+  ThreadBuffer* next = nullptr;
+  ThreadBuffer* prev = nullptr;
+
+  COMFYVN_PERF_NOINLINE void reset_slot(SiteAccum& a, std::uint32_t g) noexcept {
+    a.count.store(0, std::memory_order_relaxed);
+    a.total.store(0, std::memory_order_relaxed);
+    a.min.store(UINT64_MAX, std::memory_order_relaxed);
+    a.max.store(0, std::memory_order_relaxed);
+    a.mem_total.store(0, std::memory_order_relaxed);
+    a.mem_max.store(0, std::memory_order_relaxed);
+    a.last_end.store(0, std::memory_order_relaxed);
+    a.gen.store(g, std::memory_order_release);
+  }
+
+  // The whole per-span cost after the clock reads: owner-only stores, no
+  // locks, no allocation, no system call.
+  COMFYVN_PERF_ALWAYS_INLINE void record(std::uint32_t id, std::uint64_t start, std::uint64_t end,
+                                         std::uint64_t mem) noexcept {
+    SiteAccum& a = accum[id];
+    const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
+    if (COMFYVN_PERF_UNLIKELY(a.gen.load(std::memory_order_relaxed) != g)) reset_slot(a, g);
+    const std::uint64_t d = end - start;
+    constexpr auto r = std::memory_order_relaxed;
+    a.total.store(a.total.load(r) + d, r);
+    if (d < a.min.load(r)) a.min.store(d, r);
+    if (d > a.max.load(r)) a.max.store(d, r);
+    a.mem_total.store(a.mem_total.load(r) + mem, r);
+    if (mem > a.mem_max.load(r)) a.mem_max.store(mem, r);
+    a.last_end.store(end, r);
+    a.count.store(a.count.load(r) + 1, std::memory_order_release);
+    ring.push(id, start, d, mem);
+  }
+};
+
+COMFYVN_PERF_VISIBLE inline thread_local ThreadBuffer* t_buffer = nullptr;
+// Set once this thread's buffer was handed back; later spans are counted as
+// dropped instead of registering a buffer that nobody would reclaim.
+COMFYVN_PERF_VISIBLE inline thread_local bool t_retired = false;
+
+// ---------------------------------------------------------------------------
+// The registry.
+// ---------------------------------------------------------------------------
+
+struct SiteInfo {
+  std::string name;
+  std::string category;
+  std::string file;
+  std::string function;
+  std::uint32_t line = 0;
+  bool dynamic = false;
+};
+
+struct MarkRecord {
+  std::string name;
+  std::string category;
+  std::string metadata_json;  // serialised object, "" when none
+  std::uint64_t ticks = 0;
+};
+
+struct SiteSnapshot {
+  std::uint32_t id = 0;
+  Totals totals;
+  double p50 = 0, p95 = 0, p99 = 0;  // ticks
+};
+
+struct Health {
+  std::uint64_t spans_recorded = 0;
+  std::uint64_t marks_recorded = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t threads_live = 0;
+  std::uint64_t threads_retired = 0;
+  std::uint64_t sites = 0;
+  std::uint64_t dynamic_names = 0;
+  std::uint64_t dynamic_folded = 0;
+};
+
+class Registry {
+ public:
+  Registry() {
+    anchor_ticks_ = DefaultClock::now();
+    anchor_steady_ns_ = SteadyClock::now();
+    anchor_system_ns_ = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    sites_.reserve(1024);
+    sites_.push_back(SiteInfo{"(invalid)", "", "", "", 0, false});
+    sites_.push_back(SiteInfo{"(other)", "dynamic", "", "", 0, true});
+    sites_.push_back(SiteInfo{"(frame)", "frame", "", "", 0, false});
+    retired_.resize(sites_.size());
+    hist_.resize(sites_.size());
+    pthread_atfork([] { registry_lock_for_fork(true); }, [] { registry_lock_for_fork(false); },
+                   [] { registry_after_fork_child(); });
+  }
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // ---- registration (slow paths) ----
+
+  std::uint32_t intern(std::string_view name, std::string_view category, bool dynamic,
+                       const char* file = "", const char* function = "", std::uint32_t line = 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return intern_locked(name, category, dynamic, file, function, line);
+  }
+
+  ThreadBuffer* register_thread() {
+    auto* tb = new ThreadBuffer();
+    tb->accum = static_cast<SiteAccum*>(std::calloc(COMFYVN_PERF_MAX_SITES, sizeof(SiteAccum)));
+    if (tb->accum == nullptr) {
+      delete tb;
+      return nullptr;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    tb->thread_index = next_thread_index_++;
+    tb->next = threads_;
+    if (threads_) threads_->prev = tb;
+    threads_ = tb;
+    ++threads_live_;
+    if (g_enabled.load(std::memory_order_relaxed)) start_collector_locked();
+    return tb;
+  }
+
+  // Thread exit: fold the thread's exact totals and pending raw spans into the
+  // collector's store, then free the buffer.
+  void retire(ThreadBuffer* tb) {
+    std::vector<RawSpan> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      drain_locked(tb, batch);
+      const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
+      for (std::size_t id = 0; id < sites_.size(); ++id) {
+        Totals t;
+        if (load_accum(tb->accum[id], g, t)) retired_[id].add(t);
+      }
+      if (tb->prev) tb->prev->next = tb->next;
+      if (tb->next) tb->next->prev = tb->prev;
+      if (threads_ == tb) threads_ = tb->next;
+      --threads_live_;
+      ++threads_retired_;
+    }
+    std::free(tb->accum);
+    delete tb;
+    deliver(batch);
+  }
+
+  void count_late_drop() { late_dropped_.fetch_add(1, std::memory_order_relaxed); }
+
+  // ---- collection ----
+
+  // Drains every live ring into the histograms (and the span listener).
+  void collect() {
+    std::vector<RawSpan> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (ThreadBuffer* tb = threads_; tb; tb = tb->next) drain_locked(tb, batch);
+    }
+    deliver(batch);
+  }
+
+  // Exact totals per site plus percentiles. Collects first, so every span that
+  // ended before the call is included.
+  std::vector<SiteSnapshot> snapshot_sites(std::vector<SiteInfo>* infos = nullptr,
+                                           Health* health = nullptr) {
+    collect();
+    std::vector<SiteSnapshot> out;
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
+    std::vector<Totals> sum(retired_);
+    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) {
+      for (std::size_t id = 0; id < sites_.size(); ++id) {
+        Totals t;
+        if (load_accum(tb->accum[id], g, t)) sum[id].add(t);
+      }
+    }
+    std::uint64_t spans = 0;
+    for (std::size_t id = 1; id < sites_.size(); ++id) {
+      if (sum[id].count == 0) continue;
+      SiteSnapshot s;
+      s.id = static_cast<std::uint32_t>(id);
+      s.totals = sum[id];
+      const LogHistogram& h = hist_[id];
+      if (h.count() > 0) {
+        s.p50 = h.quantile(0.50);
+        s.p95 = h.quantile(0.95);
+        s.p99 = h.quantile(0.99);
+      } else {  // every raw span was overwritten before collection: use the mean
+        s.p50 = s.p95 = s.p99 = static_cast<double>(s.totals.total) / s.totals.count;
+      }
+      if (id != kFrameSiteId) spans += s.totals.count;
+      out.push_back(s);
+    }
+    if (infos) *infos = sites_;
+    if (health) {
+      health->spans_recorded = spans;
+      health->marks_recorded = marks_recorded_;
+      health->dropped = dropped_ + late_dropped_.load(std::memory_order_relaxed);
+      health->threads_live = threads_live_;
+      health->threads_retired = threads_retired_;
+      health->sites = sites_.size() - kFirstUserSiteId;
+      health->dynamic_names = dynamic_names_;
+      health->dynamic_folded = dynamic_folded_;
+    }
+    return out;
+  }
+
+  // Clears everything recorded so far. Safe while other threads record: their
+  // slots from the old generation are ignored and lazily zeroed by the owner.
+  void reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    g_generation.fetch_add(1, std::memory_order_acq_rel);
+    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) tb->ring_cursor = tb->ring.head();
+    for (auto& t : retired_) t = Totals{};
+    for (auto& h : hist_) h.clear();
+    dropped_ = 0;
+    late_dropped_.store(0, std::memory_order_relaxed);
+    marks_.clear();
+    marks_recorded_ = 0;
+  }
+
+  // ---- marks ----
+
+  void add_mark(MarkRecord m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++marks_recorded_;
+    marks_.push_back(std::move(m));
+    if (marks_.size() > max_marks_) marks_.erase(marks_.begin());
+  }
+
+  std::vector<MarkRecord> marks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return marks_;
+  }
+
+  void set_max_marks(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_marks_ = n == 0 ? 1 : n;
+    while (marks_.size() > max_marks_) marks_.erase(marks_.begin());
+  }
+
+  void set_max_dynamic_names(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_dynamic_ = std::min<std::size_t>(n, COMFYVN_PERF_MAX_SITES - 64);
+  }
+
+  // ---- switch and collector ----
+
+  void set_enabled(bool on) {
+    if (on) {
+      g_enabled.store(true, std::memory_order_relaxed);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (threads_ != nullptr) start_collector_locked();
+    } else {
+      g_enabled.store(false, std::memory_order_relaxed);
+      stop_collector();
+      collect();
+    }
+  }
+
+  bool collector_running() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return collector_ != nullptr;
+  }
+
+  void set_collect_interval(std::chrono::milliseconds ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    collect_interval_ = ms;
+  }
+
+  // The JSON layer installs these; they run outside the lock, on the collector
+  // thread or the thread that asked for a snapshot — never inside a scope.
+  void set_span_listener(std::function<bool()> wanted,
+                         std::function<void(const std::vector<RawSpan>&)> listener) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    spans_wanted_ = std::move(wanted);
+    span_listener_ = std::move(listener);
+  }
+
+  // ---- time conversion (read side only) ----
+
+  double ns_per_tick() {
+    double v = ns_per_tick_.load(std::memory_order_acquire);
+    if (v > 0) return v;
+    if (!DefaultClock::is_tsc) {
+      ns_per_tick_.store(1.0, std::memory_order_release);
+      return 1.0;
+    }
+    std::lock_guard<std::mutex> lock(calib_mu_);
+    v = ns_per_tick_.load(std::memory_order_acquire);
+    if (v > 0) return v;
+    // Two-point calibration against steady_clock over at least 20 ms, taken
+    // from the registry's creation so that usually no waiting is needed.
+    const std::uint64_t min_ns = 20'000'000;
+    std::uint64_t now_ns = SteadyClock::now();
+    if (now_ns - anchor_steady_ns_ < min_ns) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(min_ns - (now_ns - anchor_steady_ns_)));
+    }
+    const std::uint64_t t = DefaultClock::now();
+    now_ns = SteadyClock::now();
+    v = static_cast<double>(now_ns - anchor_steady_ns_) / static_cast<double>(t - anchor_ticks_);
+    ns_per_tick_.store(v, std::memory_order_release);
+    return v;
+  }
+
+  double ticks_to_ms(double ticks) { return ticks * ns_per_tick() / 1e6; }
+
+  // Epoch seconds of a tick value.
+  double ticks_to_epoch(std::uint64_t ticks) {
+    const double delta_ns =
+        (static_cast<double>(ticks) - static_cast<double>(anchor_ticks_)) * ns_per_tick();
+    return (static_cast<double>(anchor_system_ns_) + delta_ns) / 1e9;
+  }
+
+  const SiteInfo site_info(std::uint32_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return id < sites_.size() ? sites_[id] : SiteInfo{};
+  }
+
+  // Used by pthread_atfork handlers.
+  void fork_prepare() { mu_.lock(); }
+  void fork_parent() { mu_.unlock(); }
+  void fork_child() {
+    mu_.unlock();
+    // Threads do not survive fork: forget the collector without joining it.
+    collector_ = nullptr;
+    stop_ = false;
+    threads_live_ = 0;
+    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) ++threads_live_;
+  }
+
+ private:
+  static void registry_lock_for_fork(bool prepare);
+  static void registry_after_fork_child();
+
+  std::uint32_t intern_locked(std::string_view name, std::string_view category, bool dynamic,
+                              const char* file, const char* function, std::uint32_t line) {
+    std::string key;
+    key.reserve(name.size() + category.size() + 1);
+    key.append(name).push_back('\x1f');
+    key.append(category);
+    auto it = ids_.find(key);
+    if (it != ids_.end()) return it->second;
+    if (sites_.size() >= COMFYVN_PERF_MAX_SITES) {
+      ++dynamic_folded_;
+      return kOtherSiteId;
+    }
+    if (dynamic) {
+      if (dynamic_names_ >= max_dynamic_) {
+        ++dynamic_folded_;
+        return kOtherSiteId;
+      }
+      ++dynamic_names_;
+    }
+    const auto id = static_cast<std::uint32_t>(sites_.size());
+    sites_.push_back(SiteInfo{std::string(name), std::string(category), file ? file : "",
+                              function ? function : "", line, dynamic});
+    retired_.emplace_back();
+    hist_.emplace_back();
+    ids_.emplace(std::move(key), id);
+    return id;
+  }
+
+  void drain_locked(ThreadBuffer* tb, std::vector<RawSpan>& batch) {
+    const bool want = batch_wanted();
+    tb->ring_cursor =
+        tb->ring.drain(tb->ring_cursor, tb->thread_index, dropped_, [&](const RawSpan& s) {
+          if (s.site_id < hist_.size()) hist_[s.site_id].add(s.duration_ticks);
+          if (want && batch.size() < kMaxBatch) batch.push_back(s);
+        });
+  }
+
+  bool batch_wanted() {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    return spans_wanted_ && span_listener_ && spans_wanted_();
+  }
+
+  void deliver(const std::vector<RawSpan>& batch) {
+    if (batch.empty()) return;
+    std::function<void(const std::vector<RawSpan>&)> listener;
+    {
+      std::lock_guard<std::mutex> lock(listener_mu_);
+      listener = span_listener_;
+    }
+    if (listener) listener(batch);
+  }
+
+  void start_collector_locked() {
+    if (collector_ != nullptr) return;
+    stop_ = false;
+    collector_ = new std::thread([this] { collector_loop(); });
+  }
+
+  void stop_collector() {
+    std::thread* t = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      t = collector_;
+      collector_ = nullptr;
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (t) {
+      if (t->get_id() == std::this_thread::get_id()) {
+        t->detach();
+      } else {
+        t->join();
+      }
+      delete t;
+    }
+  }
+
+  void collector_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, collect_interval_);
+      if (stop_) break;
+      lock.unlock();
+      collect();
+      lock.lock();
+    }
+  }
+
+  static constexpr std::size_t kMaxBatch = 8192;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::mutex listener_mu_;
+  std::mutex calib_mu_;
+  ThreadBuffer* threads_ = nullptr;
+  std::uint32_t next_thread_index_ = 1;
+  std::uint64_t threads_live_ = 0;
+  std::uint64_t threads_retired_ = 0;
+  std::vector<SiteInfo> sites_;
+  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::vector<Totals> retired_;
+  std::vector<LogHistogram> hist_;
+  std::size_t max_dynamic_ = COMFYVN_PERF_MAX_DYNAMIC_NAMES;
+  std::uint64_t dynamic_names_ = 0;
+  std::uint64_t dynamic_folded_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::atomic<std::uint64_t> late_dropped_{0};
+  std::vector<MarkRecord> marks_;
+  std::size_t max_marks_ = COMFYVN_PERF_MAX_MARKS;
+  std::uint64_t marks_recorded_ = 0;
+  std::thread* collector_ = nullptr;
+  bool stop_ = false;
+  std::chrono::milliseconds collect_interval_{20};
+  std::function<bool()> spans_wanted_;
+  std::function<void(const std::vector<RawSpan>&)> span_listener_;
+  std::uint64_t anchor_ticks_ = 0;
+  std::uint64_t anchor_steady_ns_ = 0;
+  std::uint64_t anchor_system_ns_ = 0;
+  std::atomic<double> ns_per_tick_{0.0};
+};
+
+// The one registry of the process. Never destroyed, so spans recorded during
+// static destruction or by threads outliving main() stay safe.
+COMFYVN_PERF_VISIBLE inline Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
+inline void Registry::registry_lock_for_fork(bool prepare) {
+  if (prepare) {
+    registry().fork_prepare();
+  } else {
+    registry().fork_parent();
+  }
+}
+inline void Registry::registry_after_fork_child() { registry().fork_child(); }
+
+// Hands the thread's buffer back when the thread exits.
+struct ThreadReaper {
+  ThreadBuffer* tb = nullptr;
+  ~ThreadReaper() {
+    t_retired = true;
+    ThreadBuffer* b = tb;
+    tb = nullptr;
+    t_buffer = nullptr;
+    if (b) registry().retire(b);
+  }
+};
+COMFYVN_PERF_VISIBLE inline thread_local ThreadReaper t_reaper;
+
+COMFYVN_PERF_NOINLINE inline ThreadBuffer* register_this_thread() noexcept {
+  if (t_retired) return nullptr;
+  try {
+    ThreadBuffer* tb = registry().register_thread();
+    if (tb == nullptr) return nullptr;
+    t_reaper.tb = tb;
+    t_buffer = tb;
+    return tb;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+COMFYVN_PERF_ALWAYS_INLINE ThreadBuffer* this_thread_buffer() noexcept {
+  ThreadBuffer* tb = t_buffer;
+  if (COMFYVN_PERF_LIKELY(tb != nullptr)) return tb;
+  return register_this_thread();
+}
+
+COMFYVN_PERF_NOINLINE inline std::uint32_t register_site(const Site& site) noexcept {
+  try {
+    const std::uint32_t id =
+        registry().intern(site.name, site.category, false, site.file, site.function, site.line);
+    site.id.store(id, std::memory_order_release);
+    return id;
+  } catch (...) {
+    return kOtherSiteId;
+  }
+}
+
+COMFYVN_PERF_ALWAYS_INLINE std::uint32_t site_id(const Site& site) noexcept {
+  const std::uint32_t id = site.id.load(std::memory_order_acquire);
+  if (COMFYVN_PERF_LIKELY(id != 0)) return id;
+  return register_site(site);
+}
+
+COMFYVN_PERF_NOINLINE inline std::uint32_t dynamic_site_id_slow(ThreadBuffer* tb, std::uint64_t h,
+                                                                std::string_view name,
+                                                                std::string_view category) noexcept {
+  try {
+    const std::uint32_t id = registry().intern(name, category, true);
+    // Folded names are cached too, up to a bound, so a flood of distinct
+    // names cannot grow a thread's cache without limit.
+    if (id != kOtherSiteId || tb->dyn.size() < 2 * COMFYVN_PERF_MAX_DYNAMIC_NAMES) {
+      tb->dyn.insert(h, name, category, id);
+    }
+    return id;
+  } catch (...) {
+    return kOtherSiteId;
+  }
+}
+
+COMFYVN_PERF_ALWAYS_INLINE std::uint32_t dynamic_site_id(ThreadBuffer* tb, std::string_view name,
+                                                         std::string_view category) noexcept {
+  const std::uint64_t h = DynNameCache::hash(name, category);
+  const std::uint32_t id = tb->dyn.find(h, name, category);
+  if (COMFYVN_PERF_LIKELY(id != 0)) return id;
+  return dynamic_site_id_slow(tb, h, name, category);
+}
+
+// COMFYVN_ENABLE_PERF=1 switches the profiler on from the first scope, before
+// anything else is initialised. Only reads the environment; starts no thread.
+inline bool bootstrap_from_environment() noexcept {
+  const char* v = std::getenv("COMFYVN_ENABLE_PERF");
+  if (env_flag_true(v)) g_enabled.store(true, std::memory_order_relaxed);
+  return true;
+}
+COMFYVN_PERF_VISIBLE inline const bool g_bootstrapped = bootstrap_from_environment();
+
+}  // namespace comfyvn::perf::detail

@@ -1,0 +1,157 @@
+// PerfProfiler: the JSON shapes of the contract, marks, frames, record_span.
+#include <comfyvn_perf/profiler.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+using comfyvn::perf::perf_profiler;
+namespace json = boost::json;
+
+namespace {
+struct Enabled {
+  Enabled() {
+    perf_profiler().set_enabled(true);
+    perf_profiler().reset();
+  }
+  ~Enabled() { perf_profiler().set_enabled(false); }
+};
+void spin_for(std::chrono::microseconds d) {
+  const auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end) {
+  }
+}
+}  // namespace
+
+TEST_CASE("dashboard has the contract's shape and ordering", "[profiler]") {
+  Enabled on;
+  for (int i = 0; i < 3; ++i) {
+    PERF_SCOPE("slow", "render");
+    spin_for(std::chrono::microseconds(2000));
+  }
+  for (int i = 0; i < 10; ++i) {
+    PERF_SCOPE("fast", "update");
+    spin_for(std::chrono::microseconds(50));
+  }
+  auto& p = perf_profiler();
+  p.mark("checkpoint", "demo", {{"frame", 1}});
+  const json::object d = p.dashboard(5);
+  for (const char* k : {"top_time", "top_memory", "aggregates", "categories", "marks", "timestamp"}) {
+    INFO(k);
+    REQUIRE(d.contains(k));
+  }
+  const auto& top = d.at("top_time").as_array();
+  REQUIRE(top.size() == 2);
+  REQUIRE(top[0].at("name").as_string() == "slow");
+  for (const char* k : {"name", "category", "count", "total_ms", "avg_ms", "max_ms", "p50_ms",
+                        "p95_ms", "p99_ms", "total_kb", "max_kb", "avg_kb", "last_timestamp"}) {
+    INFO(k);
+    REQUIRE(top[0].as_object().contains(k));
+  }
+  const auto& slow = top[0].as_object();
+  CHECK(slow.at("count").to_number<int>() == 3);
+  CHECK(slow.at("avg_ms").to_number<double>() >= 1.9);
+  CHECK(slow.at("avg_ms").to_number<double>() < 50.0);
+  CHECK(slow.at("p50_ms").to_number<double>() == Approx(slow.at("avg_ms").to_number<double>()).epsilon(0.5));
+  const double now = comfyvn::perf::detail::epoch_now();
+  CHECK(slow.at("last_timestamp").to_number<double>() <= now + 1);
+  CHECK(slow.at("last_timestamp").to_number<double>() >= now - 60);
+  REQUIRE(d.at("marks").as_array().size() == 1);
+  CHECK(d.at("marks").as_array()[0].at("metadata").at("frame").to_number<int>() == 1);
+  CHECK(d.at("categories").as_object().contains("render"));
+  CHECK(d.at("categories").at("update").at("count").to_number<int>() == 10);
+  // limit
+  REQUIRE(p.dashboard(1).at("top_time").as_array().size() == 1);
+}
+
+TEST_CASE("health counts every span since reset", "[profiler]") {
+  Enabled on;
+  auto& p = perf_profiler();
+  for (int i = 0; i < 1000; ++i) {
+    PERF_SCOPE("h", "x");
+  }
+  p.mark("m");
+  const json::object h = p.health(3);
+  for (const char* k : {"spans_recorded", "marks_recorded", "dropped", "top_time", "top_memory", "timestamp"}) {
+    INFO(k);
+    REQUIRE(h.contains(k));
+  }
+  REQUIRE(h.at("spans_recorded").to_number<int>() == 1000);
+  REQUIRE(h.at("marks_recorded").to_number<int>() == 1);
+  p.reset();
+  REQUIRE(p.health().at("spans_recorded").to_number<int>() == 0);
+  REQUIRE(p.dashboard().at("marks").as_array().empty());
+}
+
+TEST_CASE("marks keep the newest N", "[profiler]") {
+  Enabled on;
+  auto& p = perf_profiler();
+  for (int i = 0; i < 300; ++i) p.mark("m" + std::to_string(i), "loop");
+  auto marks = p.dashboard().at("marks").as_array();
+  REQUIRE(marks.size() == COMFYVN_PERF_MAX_MARKS);
+  CHECK(marks.back().at("name").as_string() == "m299");
+  p.set_max_marks(10);
+  marks = p.dashboard().at("marks").as_array();
+  REQUIRE(marks.size() == 10);
+  CHECK(marks.front().at("name").as_string() == "m290");
+  REQUIRE(p.health().at("marks_recorded").to_number<int>() == 300);
+  p.set_max_marks(COMFYVN_PERF_MAX_MARKS);
+  PERF_MARK("quick", "macro");
+  CHECK(p.dashboard().at("marks").as_array().back().at("name").as_string() == "quick");
+}
+
+TEST_CASE("frames add frame-time stats", "[profiler]") {
+  Enabled on;
+  auto& p = perf_profiler();
+  REQUIRE_FALSE(p.dashboard().contains("frames"));
+  for (int i = 0; i < 11; ++i) {
+    spin_for(std::chrono::microseconds(1000));
+    PERF_FRAME();
+  }
+  const json::object d = p.dashboard();
+  REQUIRE(d.contains("frames"));
+  const auto& f = d.at("frames").as_object();
+  CHECK(f.at("count").to_number<int>() == 10);
+  CHECK(f.at("avg_ms").to_number<double>() >= 0.9);
+  CHECK(f.at("max_ms").to_number<double>() >= f.at("p95_ms").to_number<double>() * 0.98);
+  // Frames are not spans: they stay out of the offender lists.
+  for (const auto& r : d.at("aggregates").as_array()) CHECK(r.at("name").as_string() != "(frame)");
+}
+
+TEST_CASE("record_span, profile() and top_offenders", "[profiler]") {
+  Enabled on;
+  auto& p = perf_profiler();
+  REQUIRE(p.record_span("upload", "gpu", 12.5, {}, 2048.0));
+  REQUIRE(p.record_span("upload", "gpu", 7.5, {}, 1024.0));
+  REQUIRE_FALSE(p.record_span("bad", "gpu", -1.0));
+  {
+    auto s = p.profile("step", "render", {{"k", "v"}});
+    REQUIRE(s.active());
+  }
+  const auto by_time = p.top_offenders(5, "time");
+  REQUIRE(by_time.size() == 2);
+  const auto& up = by_time[0].as_object();
+  CHECK(up.at("name").as_string() == "upload");
+  CHECK(up.at("total_ms").to_number<double>() == Approx(20.0).epsilon(0.01));
+  CHECK(up.at("max_ms").to_number<double>() == Approx(12.5).epsilon(0.01));
+  CHECK(up.at("total_kb").to_number<double>() == Approx(3072.0));
+  CHECK(up.at("max_kb").to_number<double>() == Approx(2048.0));
+  CHECK(up.at("avg_kb").to_number<double>() == Approx(1536.0));
+  const auto by_mem = p.top_offenders(1, "memory");
+  REQUIRE(by_mem.size() == 1);
+  CHECK(by_mem[0].at("name").as_string() == "upload");
+}
+
+TEST_CASE("spans of exited threads are in the dashboard", "[profiler]") {
+  Enabled on;
+  std::thread([] {
+    for (int i = 0; i < 123; ++i) {
+      PERF_SCOPE("gone", "thread");
+    }
+  }).join();
+  std::uint64_t n = 0;
+  for (const auto& a : perf_profiler().aggregates())
+    if (a.name == "gone") n = a.count;
+  REQUIRE(n == 123);
+}
