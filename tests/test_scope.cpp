@@ -199,3 +199,22 @@ TEST_CASE("scopes before the profiler object exists are safe", "[scope]") {
   REQUIRE(count_of("early") >= 1);
   perf_profiler().set_enabled(false);
 }
+
+TEST_CASE("one PERF_SCOPE_DYN site seeing changing names attributes each", "[scope]") {
+  Enabled on;
+  const std::string names[] = {"alt.a", "alt.bb", "alt.a", "alt.c"};
+  std::string reused;  // same buffer, different contents
+  for (int i = 0; i < 40; ++i) {
+    reused = names[i % 4];
+    PERF_SCOPE_DYN(reused, i % 2 ? "odd" : "even");
+  }
+  CHECK(count_of("alt.a", "even") == 20);
+  CHECK(count_of("alt.bb", "odd") == 10);
+  CHECK(count_of("alt.c", "odd") == 10);
+  // Names longer than the per-site memo still work.
+  const std::string long_name(200, 'n');
+  for (int i = 0; i < 3; ++i) {
+    PERF_SCOPE_DYN(long_name, "long");
+  }
+  CHECK(count_of(long_name, "long") == 3);
+}

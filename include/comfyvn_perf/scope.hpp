@@ -40,7 +40,15 @@ class BasicScope {
 
   COMFYVN_PERF_ALWAYS_INLINE BasicScope(std::string_view name, std::string_view category) noexcept {
     if (!detail::g_enabled.load(std::memory_order_relaxed)) return;
-    begin_dynamic(name, category);
+    begin_dynamic(nullptr, name, category);
+  }
+
+  // PERF_SCOPE_DYN form: `cache` is a per-site, per-thread memo of the last
+  // name seen there, so a site that keeps seeing the same name skips hashing.
+  COMFYVN_PERF_ALWAYS_INLINE BasicScope(detail::DynSiteCache& cache, std::string_view name,
+                                        std::string_view category) noexcept {
+    if (!detail::g_enabled.load(std::memory_order_relaxed)) return;
+    begin_dynamic(&cache, name, category);
   }
 
   COMFYVN_PERF_ALWAYS_INLINE ~BasicScope() {
@@ -70,13 +78,19 @@ class BasicScope {
     start_ = Clock::now();
   }
 
-  void begin_dynamic(std::string_view name, std::string_view category) noexcept {
+  void begin_dynamic(detail::DynSiteCache* cache, std::string_view name,
+                     std::string_view category) noexcept {
     detail::ThreadBuffer* tb = Sink::acquire();
     if (COMFYVN_PERF_UNLIKELY(tb == nullptr)) {
       detail::registry().count_late_drop();
       return;
     }
-    id_ = detail::dynamic_site_id(tb, name, category);
+    std::uint32_t id = cache ? cache->find(name, category) : 0;
+    if (id == 0) {
+      id = detail::dynamic_site_id(tb, name, category);
+      if (cache) cache->store(name, category, id);
+    }
+    id_ = id;
     alloc0_ = detail::t_alloc.allocated_bytes;
     tb_ = tb;
     start_ = Clock::now();
@@ -135,8 +149,12 @@ inline void quick_mark(std::string_view name, std::string_view category) noexcep
 // A span for the enclosing block; name and category are string literals.
 #define PERF_SCOPE(name, category) COMFYVN_PERF_SCOPE_IMPL(name, category, __COUNTER__)
 // The same with runtime strings (std::string_view), interned once per thread.
-#define PERF_SCOPE_DYN(name, category) \
-  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, __COUNTER__)(name, category)
+#define COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, n)                                       \
+  static thread_local ::comfyvn::perf::detail::DynSiteCache COMFYVN_PERF_CAT(comfyvn_perf_dyn_, \
+                                                                           n);              \
+  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n)(                           \
+      COMFYVN_PERF_CAT(comfyvn_perf_dyn_, n), name, category)
+#define PERF_SCOPE_DYN(name, category) COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, __COUNTER__)
 // An instant mark.
 #define PERF_MARK(name, category) ::comfyvn::perf::detail::quick_mark(name, category)
 // End of a frame; the dashboard gains frame-time stats.

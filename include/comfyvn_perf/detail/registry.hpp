@@ -14,7 +14,7 @@
 #include <condition_variable>  // collector wake-up
 #include <cstdint>             // uint64_t
 #include <cstdlib>             // calloc, free, getenv
-#include <cstring>             // strcmp
+#include <cstring>             // memcpy
 #include <functional>          // listeners set by the JSON layer
 #include <mutex>               // registration and collection lock
 #include <string>              // owned site names
@@ -104,12 +104,14 @@ inline bool load_accum(const SiteAccum& a, std::uint32_t g, Totals& out) {
 // no allocation.
 class DynNameCache {
  public:
+  // Word-at-a-time mixing: this runs on every PERF_SCOPE_DYN, so it must be
+  // cheap for typical 8-32 byte names; quality only needs to spread a few
+  // thousand names over a power-of-two table.
   static std::uint64_t hash(std::string_view name, std::string_view category) {
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    h = (h ^ 0x1f) * 1099511628211ull;
-    for (char c : category) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    return h;
+    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (name.size() << 32) ^ category.size();
+    mix(h, name);
+    mix(h, category);
+    return h ^ (h >> 32);
   }
 
   // Returns 0 when absent.
@@ -136,6 +138,23 @@ class DynNameCache {
   }
 
  private:
+  static void mix(std::uint64_t& h, std::string_view s) {
+    const char* p = s.data();
+    std::size_t n = s.size();
+    while (n >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+      p += 8;
+      n -= 8;
+    }
+    std::uint64_t tail = 0;
+    for (std::size_t i = 0; i < n; ++i) tail |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    h = (h ^ tail) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+  }
+
   struct Entry {
     std::uint64_t hash = 0;
     std::uint32_t id = 0;
@@ -158,6 +177,36 @@ class DynNameCache {
   }
   std::vector<Entry> entries_;
   std::size_t used_ = 0;
+};
+
+// One PERF_SCOPE_DYN site's memo of the last (name, category) it resolved on
+// this thread. Trivially constructible so the thread_local needs no guard.
+struct DynSiteCache {
+  static constexpr std::size_t kCapacity = 62;
+  std::uint32_t id = 0;
+  std::uint8_t name_len = 0;
+  std::uint8_t category_len = 0;
+  char text[kCapacity];
+
+  COMFYVN_PERF_ALWAYS_INLINE std::uint32_t find(std::string_view name,
+                                                std::string_view category) const noexcept {
+    if (id == 0 || name.size() != name_len || category.size() != category_len) return 0;
+    if (std::memcmp(text, name.data(), name_len) != 0) return 0;
+    if (std::memcmp(text + name_len, category.data(), category_len) != 0) return 0;
+    return id;
+  }
+
+  void store(std::string_view name, std::string_view category, std::uint32_t new_id) noexcept {
+    if (name.size() + category.size() > kCapacity) {
+      id = 0;
+      return;
+    }
+    std::memcpy(text, name.data(), name.size());
+    std::memcpy(text + name.size(), category.data(), category.size());
+    name_len = static_cast<std::uint8_t>(name.size());
+    category_len = static_cast<std::uint8_t>(category.size());
+    id = new_id;
+  }
 };
 
 using Ring = SpanRing<COMFYVN_PERF_RING_CAPACITY>;
