@@ -27,6 +27,7 @@
 #include "../clock.hpp"
 #include "../config.hpp"
 #include "../histogram.hpp"
+#include "env.hpp"
 #include "../ring.hpp"
 #include "../site.hpp"
 
@@ -40,11 +41,6 @@ COMFYVN_PERF_VISIBLE inline std::atomic<bool> g_enabled{false};
 // Bumped by reset(); a per-thread slot from an older generation counts as zero.
 COMFYVN_PERF_VISIBLE inline std::atomic<std::uint32_t> g_generation{1};
 
-inline bool env_flag_true(const char* v) {
-  if (v == nullptr) return false;
-  const std::string_view s(v);
-  return s == "1" || s == "true" || s == "TRUE" || s == "True" || s == "yes" || s == "on";
-}
 
 // ---------------------------------------------------------------------------
 // Per-thread storage.

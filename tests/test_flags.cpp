@@ -1,0 +1,694 @@
+// Feature flags: sources and precedence, bad files, the settings toggle,
+// reloading, and the subsystems they drive.
+#include <comfyvn_perf/flags.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <comfyvn_perf/perf.hpp>
+
+#include <dirent.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace json = boost::json;
+using comfyvn::perf::budget_manager;
+using comfyvn::perf::feature_flags;
+using comfyvn::perf::FeatureFlags;
+using comfyvn::perf::FlagFiles;
+using comfyvn::perf::perf_profiler;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/comfyvn_flags_XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    const std::string cmd = "chmod -R u+rwx '" + path_ + "' 2>/dev/null; rm -rf '" + path_ + "'";
+    (void)std::system(cmd.c_str());
+  }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+  std::vector<std::string> entries() const {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(path_.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n != "." && n != "..") out.push_back(n);
+      }
+      ::closedir(d);
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::int64_t mtime_ns(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Writes as editors do (a new file renamed over the old one) and gives it a
+// modification time never used before, so a change is visible even on file
+// systems with coarse timestamps.
+void write_text(const std::string& path, const std::string& text) {
+  static int generation = 0;
+  const std::string tmp = path + ".writing";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    REQUIRE(out.good());
+  }
+  REQUIRE(::rename(tmp.c_str(), path.c_str()) == 0);
+  const timespec times[2] = {{1600000000 + ++generation, 0}, {1600000000 + generation, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+std::string features(const char* body) {
+  return std::string(R"({"features": {)") + body + "}}";
+}
+
+// Clears the variables the flags read and restores them afterwards (meson
+// runs every test with COMFYVN_ENABLE_PERF=0).
+class CleanEnv {
+ public:
+  CleanEnv() {
+    for (const char* n : {"COMFYVN_ENABLE_PERF", "COMFYVN_CONFIG"}) {
+      const char* v = std::getenv(n);
+      saved_.push_back({n, v ? std::optional<std::string>(v) : std::nullopt});
+      ::unsetenv(n);
+    }
+  }
+  ~CleanEnv() {
+    for (const auto& [n, v] : saved_) {
+      if (v) {
+        ::setenv(n.c_str(), v->c_str(), 1);
+      } else {
+        ::unsetenv(n.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// A FeatureFlags of the test's own (it does not drive the subsystems) whose
+// messages are captured.
+class Flags {
+ public:
+  Flags(const std::string& config, const std::string& local)
+      : f_(std::make_unique<FeatureFlags>(FlagFiles{})) {
+    f_->set_log_sink([this](std::string_view m) { messages.emplace_back(m); });
+    f_->use_config_files({config, local});
+  }
+  FeatureFlags* operator->() { return f_.get(); }
+  FeatureFlags& operator*() { return *f_; }
+  std::vector<std::string> messages;
+
+ private:
+  std::unique_ptr<FeatureFlags> f_;
+};
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+void check_all_off(FeatureFlags& f) {
+  CHECK_FALSE(f.perf_enabled());
+  CHECK_FALSE(f.budgets_enabled());
+  CHECK_FALSE(f.profiler_enabled());
+  const auto v = f.values();
+  CHECK_FALSE(v.enable_perf);
+  CHECK_FALSE(v.enable_perf_budgets);
+  CHECK_FALSE(v.enable_perf_profiler_dashboard);
+}
+
+std::size_t thread_count() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("defaults are all off, and the shipped config keeps them off", "[flags]") {
+  CleanEnv env;
+  Flags none("", "");
+  check_all_off(*none);
+  CHECK(none->problems().empty());
+
+  const std::string shipped = std::string(COMFYVN_TEST_SOURCE_ROOT) + "/config/comfyvn.json";
+  const std::string before = read_text(shipped);
+  Flags f(shipped, "");
+  check_all_off(*f);
+  CHECK(f->problems().empty());
+  const json::value v = json::parse(before);
+  for (const char* k : {"enable_perf", "enable_perf_budgets", "enable_perf_profiler_dashboard"}) {
+    INFO(k);
+    CHECK(v.at("features").at(k).as_bool() == false);
+  }
+  CHECK(read_text(shipped) == before);
+}
+
+TEST_CASE("precedence: defaults < ./comfyvn.json < config file < COMFYVN_ENABLE_PERF", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "config.json";
+  const std::string local = dir / "local.json";
+  Flags f(config, local);
+
+  write_text(local, features(R"("enable_perf": true)"));
+  f->reload();
+  CHECK(f->perf_enabled());  // the local file alone
+  CHECK(f->budgets_enabled());
+  CHECK(f->profiler_enabled());
+
+  write_text(config, features(R"("enable_perf": false)"));
+  f->reload();
+  check_all_off(*f);  // the config file wins over the local file
+
+  write_text(local, features(R"("enable_perf_budgets": true)"));
+  f->reload();
+  CHECK(f->budgets_enabled());  // per key: the config file says nothing about budgets
+  CHECK_FALSE(f->profiler_enabled());
+  CHECK_FALSE(f->perf_enabled());
+
+  write_text(local, "{}");
+  write_text(config, features(R"("enable_perf": true)"));
+  ::setenv("COMFYVN_ENABLE_PERF", "0", 1);
+  f->reload();
+  check_all_off(*f);  // the environment wins over every file
+  CHECK(f->to_json().at("env_override").as_bool() == false);
+
+  write_text(config, features(R"("enable_perf": false)"));
+  ::setenv("COMFYVN_ENABLE_PERF", "1", 1);
+  f->reload();
+  CHECK(f->perf_enabled());
+  CHECK(f->budgets_enabled());
+  CHECK(f->profiler_enabled());
+  CHECK(f->problems().empty());
+
+  for (const char* on : {"true", "YES", "on"}) {
+    ::setenv("COMFYVN_ENABLE_PERF", on, 1);
+    f->reload();
+    CHECK(f->perf_enabled());
+  }
+  for (const char* off : {"false", "no", "OFF"}) {
+    ::setenv("COMFYVN_ENABLE_PERF", off, 1);
+    write_text(config, features(R"("enable_perf": true)"));
+    f->reload();
+    CHECK_FALSE(f->perf_enabled());
+  }
+
+  // The environment overrides the umbrella only: a legacy key still counts.
+  ::setenv("COMFYVN_ENABLE_PERF", "0", 1);
+  write_text(config, features(R"("enable_perf": true, "enable_perf_profiler_dashboard": true)"));
+  f->reload();
+  CHECK_FALSE(f->perf_enabled());
+  CHECK_FALSE(f->budgets_enabled());
+  CHECK(f->profiler_enabled());
+
+  // An unknown value is reported once and ignored.
+  ::setenv("COMFYVN_ENABLE_PERF", "maybe", 1);
+  f.messages.clear();
+  f->reload();
+  f->reload();
+  CHECK(f->perf_enabled());  // the file's value stands
+  REQUIRE(f.messages.size() == 1);
+  CHECK(contains(f.messages[0], "COMFYVN_ENABLE_PERF='maybe'"));
+}
+
+TEST_CASE("COMFYVN_CONFIG names the config file; the default is relative to the working directory",
+          "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  {
+    FeatureFlags f;
+    char cwd[PATH_MAX];
+    REQUIRE(::getcwd(cwd, sizeof cwd) != nullptr);
+    CHECK(f.config_path() == std::string(cwd) + "/config/comfyvn.json");
+    CHECK(f.local_config_path() == std::string(cwd) + "/comfyvn.json");
+  }
+  const std::string custom = dir / "custom.json";
+  write_text(custom, features(R"("enable_perf_profiler_dashboard": true)"));
+  ::setenv("COMFYVN_CONFIG", custom.c_str(), 1);
+  FeatureFlags f;
+  CHECK(f.config_path() == custom);
+  CHECK(f.profiler_enabled());
+  CHECK_FALSE(f.budgets_enabled());
+}
+
+TEST_CASE("legacy keys switch only their own subsystem", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  Flags f(config, "");
+  write_text(config, features(R"("enable_perf_budgets": true)"));
+  f->reload();
+  CHECK(f->budgets_enabled());
+  CHECK_FALSE(f->profiler_enabled());
+  CHECK_FALSE(f->perf_enabled());
+  write_text(config, features(R"("enable_perf_profiler_dashboard": true)"));
+  f->reload();
+  CHECK_FALSE(f->budgets_enabled());
+  CHECK(f->profiler_enabled());
+  CHECK_FALSE(f->perf_enabled());
+  write_text(config, features(R"("enable_perf": true, "enable_perf_budgets": false)"));
+  f->reload();
+  CHECK(f->budgets_enabled());  // the umbrella covers both
+  CHECK(f->profiler_enabled());
+}
+
+TEST_CASE("values that are not booleans are reported and ignored", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "config.json";
+  const std::string local = dir / "local.json";
+  write_text(local, features(R"("enable_perf": true)"));
+  write_text(
+      config,
+      features(
+          R"("enable_perf": "false", "enable_perf_budgets": 1, "enable_perf_profiler_dashboard": null)"));
+  Flags f(config, local);
+  CHECK(f->perf_enabled());  // the local true stands: "false" is not a boolean
+  const auto problems = f->problems();
+  REQUIRE(problems.size() == 3);
+  CHECK(contains(problems[0], config));
+  CHECK(
+      contains(problems[0], "features.enable_perf must be true or false, found string \"false\""));
+  CHECK(contains(problems[1], "features.enable_perf_budgets"));
+  CHECK(contains(problems[2], "features.enable_perf_profiler_dashboard"));
+  CHECK(f.messages.size() == 3);
+
+  write_text(config, R"({"features": "yes"})");
+  f->reload();
+  CHECK(f->perf_enabled());
+  REQUIRE(f->problems().size() == 1);
+  CHECK(contains(f->problems()[0], "\"features\" must be an object"));
+}
+
+TEST_CASE("a missing, unreadable or malformed config file: one message, all off, file untouched",
+          "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "config.json";
+  const std::string local = dir / "local.json";
+  write_text(local, features(R"("enable_perf": true)"));
+
+  SECTION("missing") {
+    Flags f(config, "");
+    check_all_off(*f);
+    REQUIRE(f.messages.size() == 1);
+    CHECK(contains(f.messages[0], config));
+    CHECK(contains(f.messages[0], "not found"));
+    CHECK(f->last_error() == f.messages[0]);
+    CHECK(dir.entries().size() == 1);  // nothing was created
+  }
+
+  auto bad_file = [&](const std::string& text, const std::string& problem) {
+    write_text(config, text);
+    const auto stamp = mtime_ns(config);
+    Flags f(config, local);
+    check_all_off(*f);  // the local file's true does not count either
+    REQUIRE(f.messages.size() == 1);
+    CHECK(contains(f.messages[0], config));
+    CHECK(contains(f.messages[0], problem));
+    f->reload();
+    f->reload();
+    CHECK(f.messages.size() == 1);  // reported once, not on every read
+    // An explicit set refuses to replace what it cannot parse.
+    CHECK_FALSE(f->set_perf_enabled(true));
+    CHECK(contains(f->last_error(), "left unchanged"));
+    check_all_off(*f);
+    CHECK(read_text(config) == text);
+    CHECK(mtime_ns(config) == stamp);
+  };
+  SECTION("malformed: trailing comma") {
+    bad_file("{\n  \"features\": {\n    \"enable_perf\": true,\n  }\n}\n",
+             "malformed JSON at line 4, column 3");
+  }
+  SECTION("malformed: truncated") {
+    bad_file(R"({"features": {"enable_perf": tr)", "malformed JSON");
+  }
+  SECTION("empty") {
+    bad_file("", "empty file");
+  }
+  SECTION("not an object") {
+    bad_file("[true]", "top level must be a JSON object, found array");
+  }
+  SECTION("unreadable: a directory") {
+    REQUIRE(::mkdir(config.c_str(), 0755) == 0);
+    Flags f(config, local);
+    check_all_off(*f);
+    REQUIRE(f.messages.size() == 1);
+    CHECK(contains(f.messages[0], config));
+    CHECK(contains(f.messages[0], "cannot read"));
+    CHECK_FALSE(f->set_perf_enabled(true));
+    struct stat st {};
+    REQUIRE(::stat(config.c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+  }
+  SECTION("unreadable: no permission") {
+    if (::geteuid() == 0) return;  // root reads anything
+    write_text(config, features(R"("enable_perf": true)"));
+    REQUIRE(::chmod(config.c_str(), 0) == 0);
+    Flags f(config, local);
+    check_all_off(*f);
+    REQUIRE(f.messages.size() == 1);
+    CHECK(contains(f.messages[0], "Permission denied"));
+  }
+}
+
+TEST_CASE("the settings toggle writes all three keys atomically and keeps every other key",
+          "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  const std::string original = R"({
+    "theme": "dark",
+    "features": {"enable_perf": false, "other_flag": true, "enable_perf_budgets": false},
+    "list": [1, 2.5, "x", {"deep": null}],
+    "ratio": 1.0,
+    "big": 12345678901234567,
+    "text": "üñí \"quoted\" \\ \n"
+  })";
+  write_text(config, original);
+  REQUIRE(::chmod(config.c_str(), 0640) == 0);
+  Flags f(config, "");
+  check_all_off(*f);
+
+  REQUIRE(f->set_perf_enabled(true));
+  CHECK(f->perf_enabled());
+  CHECK(f->budgets_enabled());
+  CHECK(f->profiler_enabled());
+  json::value expected = json::parse(original);
+  auto& feats = expected.at("features").as_object();
+  feats["enable_perf"] = true;
+  feats["enable_perf_budgets"] = true;
+  feats["enable_perf_profiler_dashboard"] = true;
+  const json::value written = json::parse(read_text(config));
+  CHECK(written == expected);
+  CHECK(written.at("ratio").is_double());
+  CHECK(dir.entries() == std::vector<std::string>{"comfyvn.json"});  // no temp file left
+  struct stat st {};
+  REQUIRE(::stat(config.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+
+  REQUIRE(f->set_perf_enabled(false));
+  check_all_off(*f);
+  CHECK(json::parse(read_text(config)).at("features").at("other_flag").as_bool());
+  CHECK(f->last_error().empty());
+}
+
+TEST_CASE("the settings toggle writes the shipped layout byte for byte", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string shipped =
+      read_text(std::string(COMFYVN_TEST_SOURCE_ROOT) + "/config/comfyvn.json");
+  const std::string config = dir / "config/comfyvn.json";  // the directory does not exist yet
+  Flags f(config, "");
+  REQUIRE(f->set_perf_enabled(false));
+  CHECK(read_text(config) == shipped);
+  REQUIRE(f->set_perf_enabled(true));
+  REQUIRE(f->set_perf_enabled(false));
+  CHECK(read_text(config) == shipped);
+}
+
+TEST_CASE("the settings toggle edits the file behind a symlink", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string real = dir / "real.json";
+  const std::string link = dir / "link.json";
+  write_text(real, features(R"("enable_perf": false)"));
+  REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
+  Flags f(link, "");
+  REQUIRE(f->set_perf_enabled(true));
+  struct stat st {};
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(json::parse(read_text(real)).at("features").at("enable_perf").as_bool());
+  CHECK(f->perf_enabled());
+}
+
+TEST_CASE("a toggle that cannot be written returns false; the flags still match the file",
+          "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+
+  SECTION("the parent of the config file is a regular file") {
+    const std::string blocker = dir / "not_a_dir";
+    write_text(blocker, "plain file");
+    const std::string config = blocker + "/comfyvn.json";
+    Flags f(config, "");
+    CHECK_FALSE(f->set_perf_enabled(true));
+    CHECK(contains(f->last_error(), config));
+    CHECK(contains(f->last_error(), "Not a directory"));
+    check_all_off(*f);  // the file (missing) says off
+    CHECK(read_text(blocker) == "plain file");
+    CHECK(f.messages.back() == f->last_error());
+  }
+
+  SECTION("the write itself fails (file size limit)") {
+    const std::string config = dir / "comfyvn.json";
+    const std::string text = features(R"("enable_perf": true, "keep": "me")");
+    write_text(config, text);
+    Flags f(config, "");
+    REQUIRE(f->perf_enabled());
+    rlimit old{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit tiny = old;
+    tiny.rlim_cur = 16;  // the new file is larger: write() fails with EFBIG
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &tiny) == 0);
+    const bool ok = f->set_perf_enabled(false);
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK_FALSE(ok);
+    CHECK(contains(f->last_error(), "cannot write"));
+    CHECK(f->perf_enabled());  // still what the file says
+    CHECK(f->budgets_enabled());
+    CHECK(read_text(config) == text);
+    CHECK(dir.entries() == std::vector<std::string>{"comfyvn.json"});  // temp file removed
+  }
+
+  SECTION("a read-only directory") {
+    if (::geteuid() == 0) return;  // root writes anywhere
+    const std::string sub = dir / "ro";
+    REQUIRE(::mkdir(sub.c_str(), 0755) == 0);
+    const std::string config = sub + "/comfyvn.json";
+    write_text(config, features(R"("enable_perf": false)"));
+    REQUIRE(::chmod(sub.c_str(), 0555) == 0);
+    Flags f(config, "");
+    CHECK_FALSE(f->set_perf_enabled(true));
+    check_all_off(*f);
+    CHECK(contains(f->last_error(), "Permission denied"));
+  }
+}
+
+TEST_CASE("a changed file is re-read, at most once per check interval", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  write_text(config, features(R"("enable_perf": false)"));
+  Flags f(config, "");
+  f->set_check_interval(std::chrono::hours(1));
+  write_text(config, features(R"("enable_perf": true)"));
+  CHECK_FALSE(f->perf_enabled());  // not looked at again within the interval
+  CHECK(f->reload());
+  CHECK(f->perf_enabled());
+
+  f->set_check_interval(std::chrono::milliseconds(0));
+  write_text(config, features(R"("enable_perf": false)"));
+  CHECK_FALSE(f->perf_enabled());  // noticed by the read itself
+  write_text(config, features(R"("enable_perf_budgets": true)"));
+  CHECK(f->budgets_enabled());
+  ::setenv("COMFYVN_ENABLE_PERF", "1", 1);
+  CHECK(f->profiler_enabled());  // the environment is checked with the files
+  ::unsetenv("COMFYVN_ENABLE_PERF");
+  ::unlink(config.c_str());
+  CHECK_FALSE(f->budgets_enabled());  // deleted: back to the defaults
+}
+
+TEST_CASE("the flags start and stop the profiler and the budget manager cleanly", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  auto& flags = feature_flags();
+  flags.set_log_sink([](std::string_view) {});
+  flags.use_config_files({config, dir / "local.json"});
+  flags.set_check_interval(std::chrono::milliseconds(0));
+  auto& registry = comfyvn::perf::detail::registry();
+  REQUIRE_FALSE(flags.perf_enabled());
+  REQUIRE_FALSE(perf_profiler().enabled());
+  REQUIRE_FALSE(budget_manager().enabled());
+  // One round first, so that whatever a library loads once (and keeps) is
+  // part of the baseline; the subsystems' own threads come and go each time.
+  REQUIRE(flags.set_perf_enabled(true));
+  REQUIRE(flags.set_perf_enabled(false));
+  const std::size_t threads_off = thread_count();
+
+  // A thread records continuously while the flags flip; every scope that
+  // began while recording must be counted, none twice, none half.
+  perf_profiler().reset();
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> active{0};
+  std::thread worker([&] {
+    while (!stop.load()) {
+      comfyvn::perf::Scope s("flags.toggle", "flags");
+      if (s.active()) active.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(flags.set_perf_enabled(true));
+    CHECK(perf_profiler().enabled());
+    CHECK(budget_manager().enabled());
+    while (active.load() < static_cast<std::uint64_t>(i + 1) * 50) std::this_thread::yield();
+    REQUIRE(flags.set_perf_enabled(false));
+    CHECK_FALSE(perf_profiler().enabled());
+    CHECK_FALSE(budget_manager().enabled());
+  }
+  stop.store(true);
+  worker.join();
+  std::uint64_t recorded = 0;
+  for (const auto& a : perf_profiler().aggregates())
+    if (a.name == "flags.toggle") recorded += a.count;
+  CHECK(recorded == active.load());
+  CHECK(recorded >= 300);
+
+  // Off means no helper thread is left.
+  CHECK_FALSE(registry.collector_running());
+  CHECK(thread_count() == threads_off);
+
+  // A file edit and the legacy keys drive them too.
+  std::ofstream(config) << features(R"("enable_perf_profiler_dashboard": true)");
+  CHECK(flags.profiler_enabled());
+  CHECK(perf_profiler().enabled());
+  CHECK_FALSE(budget_manager().enabled());
+  write_text(config, features(R"("enable_perf_budgets": true)"));
+  CHECK(flags.budgets_enabled());
+  CHECK(budget_manager().enabled());
+  CHECK_FALSE(perf_profiler().enabled());
+  ::setenv("COMFYVN_ENABLE_PERF", "1", 1);
+  CHECK(flags.perf_enabled());
+  CHECK(perf_profiler().enabled());
+  CHECK(budget_manager().enabled());
+  ::unsetenv("COMFYVN_ENABLE_PERF");
+  ::unlink(config.c_str());
+  CHECK_FALSE(flags.perf_enabled());
+  CHECK_FALSE(perf_profiler().enabled());
+  CHECK_FALSE(budget_manager().enabled());
+  CHECK(thread_count() == threads_off);
+
+  flags.set_check_interval(FeatureFlags::kDefaultCheckInterval);
+}
+
+// Run in a child process with COMFYVN_ENABLE_PERF=1 by the next test case.
+// It never reads a flag.
+TEST_CASE("env child: never reads a flag", "[.flags_env_child]") {
+  REQUIRE(perf_profiler().enabled());
+  REQUIRE(budget_manager().enabled());
+}
+
+TEST_CASE("a process that never reads a flag still honours COMFYVN_ENABLE_PERF", "[flags]") {
+  TempDir dir;
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string s = *e;
+    if (s.rfind("COMFYVN_ENABLE_PERF=", 0) == 0 || s.rfind("COMFYVN_CONFIG=", 0) == 0) continue;
+    env_strings.push_back(s);
+  }
+  env_strings.push_back("COMFYVN_ENABLE_PERF=1");
+  env_strings.push_back("COMFYVN_CONFIG=" + (dir / "absent.json"));
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string exe = "/proc/self/exe";
+  std::string name = "env child: never reads a flag";
+  std::vector<char*> argv = {exe.data(), name.data(), nullptr};
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), envp.data()) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("flags read from many threads while the toggle writes", "[flags][concurrency]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  Flags f(config, "");
+  f->set_check_interval(std::chrono::milliseconds(0));
+  std::atomic<bool> stop{false};
+  std::atomic<int> inconsistent{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const auto v = f->values();
+        if (v.enable_perf != v.enable_perf_budgets ||
+            v.enable_perf != v.enable_perf_profiler_dashboard) {
+          inconsistent.fetch_add(1);
+        }
+        (void)f->perf_enabled();
+        (void)f->budgets_enabled();
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) REQUIRE(f->set_perf_enabled(i % 2 == 0));
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  CHECK(inconsistent.load() == 0);
+  CHECK_FALSE(f->perf_enabled());
+}
+
+TEST_CASE("to_json describes the flags and their sources", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  write_text(config, features(R"("enable_perf_budgets": true)"));
+  Flags f(config, "");
+  const json::object j = f->to_json();
+  CHECK(j.at("enable_perf").as_bool() == false);
+  CHECK(j.at("enable_perf_budgets").as_bool() == true);
+  CHECK(j.at("budgets_enabled").as_bool() == true);
+  CHECK(j.at("profiler_enabled").as_bool() == false);
+  CHECK(j.at("env_override").is_null());
+  CHECK(j.at("config_path").as_string() == config);
+  CHECK(j.at("problems").as_array().empty());
+}
