@@ -829,8 +829,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     if (parser_->is_done()) return respond();
     const Request& req = parser_->get();
-    if (iequals(trim(to_sv(req[bhttp::field::expect])), "100-continue")) {
-      // The client waits for this before sending its body.
+    if (req.version() >= 11 && iequals(trim(to_sv(req[bhttp::field::expect])), "100-continue")) {
+      // The client waits for this before sending its body (HTTP/1.0 never does).
       continue_.emplace(Status::continue_, req.version());
       stream_.expires_after(options().read_timeout);
       bhttp::async_write(stream_, *continue_,
