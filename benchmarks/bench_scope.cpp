@@ -16,7 +16,9 @@ void enable_profiler(const benchmark::State&) {
   perf::perf_profiler().set_enabled(true);
   perf::perf_profiler().reset();
 }
-void disable_profiler(const benchmark::State&) { perf::perf_profiler().set_enabled(false); }
+void disable_profiler(const benchmark::State&) {
+  perf::perf_profiler().set_enabled(false);
+}
 
 namespace {
 
@@ -81,7 +83,19 @@ void BM_Rss10MScopes(benchmark::State& state) {
 
 BENCHMARK(BM_EmptyLoop)->Threads(1)->Threads(2);
 BENCHMARK(BM_TwoClockReads)->Threads(1)->Threads(2);
-BENCHMARK(BM_ScopeEnabled)->Setup(enable_profiler)->Teardown(disable_profiler)->Threads(1)->Threads(2);
-BENCHMARK(BM_ScopeDynamicEnabled)->Setup(enable_profiler)->Teardown(disable_profiler)->Threads(1)->Threads(2);
+BENCHMARK(BM_ScopeEnabled)
+    ->Setup(enable_profiler)
+    ->Teardown(disable_profiler)
+    ->Threads(1)
+    ->Threads(2);
+BENCHMARK(BM_ScopeDynamicEnabled)
+    ->Setup(enable_profiler)
+    ->Teardown(disable_profiler)
+    ->Threads(1)
+    ->Threads(2);
 BENCHMARK(BM_ScopeRuntimeDisabled)->Setup(disable_profiler)->Threads(1)->Threads(2);
-BENCHMARK(BM_Rss10MScopes)->Setup(enable_profiler)->Teardown(disable_profiler)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Rss10MScopes)
+    ->Setup(enable_profiler)
+    ->Teardown(disable_profiler)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);

@@ -14,4 +14,8 @@ void BM_ScopeCompiledOut(benchmark::State& state) {
 }
 }  // namespace
 
-BENCHMARK(BM_ScopeCompiledOut)->Setup(enable_profiler)->Teardown(disable_profiler)->Threads(1)->Threads(2);
+BENCHMARK(BM_ScopeCompiledOut)
+    ->Setup(enable_profiler)
+    ->Teardown(disable_profiler)
+    ->Threads(1)
+    ->Threads(2);

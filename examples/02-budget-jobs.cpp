@@ -72,8 +72,8 @@ int main() {
 //   start render-01        render-01 -> running
 //   start render-02        render-02 -> running
 //   start render-03        refused: job cap reached
-//   register bake-all       infeasible=true ("cpu 95.0%/70.0%: can never run under the current limits")
-//   finish render-01       render-01 -> complete     (render-03 is promoted at once)
+//   register bake-all       infeasible=true ("cpu 95.0%/70.0%: can never run under the current
+//   limits") finish render-01       render-01 -> complete     (render-03 is promoted at once)
 //   refresh                bake-all -> delayed       (still infeasible)
 //   start render-03        render-03 -> running
 //   queue: {"queued":0,"delayed":1,"running":2,"seen_jobs":4,...}

@@ -25,10 +25,9 @@ int main() {
   perf::perf_profiler().set_enabled(true);
   perf::budget_manager().set_enabled(true);
 
-  perf::perf_profiler().mark("level_loaded", "game",
-                             {{"file", "/home/alice/game/levels/forest.json"},
-                              {"api_key", "sk-123456"},
-                              {"players", 2}});
+  perf::perf_profiler().mark(
+      "level_loaded", "game",
+      {{"file", "/home/alice/game/levels/forest.json"}, {"api_key", "sk-123456"}, {"players", 2}});
   perf::budget_manager().register_asset("forest.ktx", 12.5,
                                         {{"source", "C:\\Users\\alice\\forest.ktx"}});
   for (int i = 0; i < 1000; ++i) {

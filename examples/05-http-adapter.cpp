@@ -2,11 +2,11 @@
 // small Boost.Beast client, as a dashboard or a script would.
 #include <comfyvn_perf/http.hpp>
 
+#include <fmt/core.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/core.h>
 
 #include <cstdlib>
 
@@ -52,17 +52,16 @@ int main() {
 
   auto [code, body] = request(adapter.port(), beast::http::verb::get, "/api/perf/health");
   fmt::print("GET /api/perf/health -> {}\n", code);
-  std::tie(code, body) =
-      request(adapter.port(), beast::http::verb::post, "/api/perf/profiler/mark",
-              R"({"name": "checkpoint", "category": "demo"})");
+  std::tie(code, body) = request(adapter.port(), beast::http::verb::post, "/api/perf/profiler/mark",
+                                 R"({"name": "checkpoint", "category": "demo"})");
   fmt::print("POST /api/perf/profiler/mark -> {}\n", code);
   std::tie(code, body) =
       request(adapter.port(), beast::http::verb::get, "/api/perf/profiler/dashboard?limit=1");
   const auto dash = boost::json::parse(body);
   fmt::print("GET /api/perf/profiler/dashboard?limit=1 -> {} top: {}\n", code,
              dash.at("dashboard").at("top_time").at(0).at("name").as_string().c_str());
-  std::tie(code, body) = request(adapter.port(), beast::http::verb::post,
-                                 "/api/perf/budgets/apply", R"({"max_cpu_percent": 150})");
+  std::tie(code, body) = request(adapter.port(), beast::http::verb::post, "/api/perf/budgets/apply",
+                                 R"({"max_cpu_percent": 150})");
   fmt::print("POST /api/perf/budgets/apply (bad value) -> {} {}\n", code,
              boost::json::parse(body).at("detail").as_string().c_str());
   adapter.stop();

@@ -48,7 +48,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void on_signal(int) { g_stop.store(true); }
+void on_signal(int) {
+  g_stop.store(true);
+}
 
 struct Args {
   std::optional<int> port;
@@ -133,11 +135,10 @@ class JobPool {
     const std::string id = "render-" + std::to_string(n);
     std::uniform_real_distribution<double> cpu(2.0, 15.0);
     std::uniform_int_distribution<int> ram(32, 256), vram(64, 768);
-    boost::json::object payload{
-        {"perf", boost::json::object{{"cpu_percent", cpu(rng)},
-                                     {"ram_mb", ram(rng)},
-                                     {"vram_mb", vram(rng)}}},
-        {"scene", "tile-" + std::to_string(n % 16)}};
+    boost::json::object payload{{"perf", boost::json::object{{"cpu_percent", cpu(rng)},
+                                                             {"ram_mb", ram(rng)},
+                                                             {"vram_mb", vram(rng)}}},
+                                {"scene", "tile-" + std::to_string(n % 16)}};
     const auto r = perf::budget_manager().register_job(id, "render", std::move(payload));
     if (!r.ok()) return;  // queue full or budgets off: this frame skips a job
     {
@@ -210,13 +211,13 @@ class TextureStreamer {
       if (bm.touch_asset(id).ok()) continue;
       const double size_mb = 16.0 + (tile % 4) * 16.0;
       perf::note_alloc(static_cast<std::size_t>(size_mb * 1024 * 1024));  // the "GPU upload"
-      bm.register_asset(id, size_mb, {{"kind", "texture"}, {"tile", tile}},
-                        [this](const std::string&, const boost::json::object& meta,
-                               perf::EvictionCause) {
-                          unloaded_.fetch_add(1);
-                          const double mb = 16.0 + (meta.at("tile").to_number<int>() % 4) * 16.0;
-                          perf::note_free(static_cast<std::size_t>(mb * 1024 * 1024));
-                        });
+      bm.register_asset(
+          id, size_mb, {{"kind", "texture"}, {"tile", tile}},
+          [this](const std::string&, const boost::json::object& meta, perf::EvictionCause) {
+            unloaded_.fetch_add(1);
+            const double mb = 16.0 + (meta.at("tile").to_number<int>() % 4) * 16.0;
+            perf::note_free(static_cast<std::size_t>(mb * 1024 * 1024));
+          });
     }
   }
   std::uint64_t unloaded() const { return unloaded_.load(); }
@@ -337,8 +338,8 @@ int main(int argc, char** argv) {
   auto& bm = perf::budget_manager();
   if (!args.idle && bm.enabled()) {
     // Tight enough that jobs queue up and textures get trimmed.
-    bm.configure(boost::json::object{{"max_running_jobs", 2}, {"lazy_asset_target_mb", 160},
-                                     {"max_queue_depth", 32}});
+    bm.configure(boost::json::object{
+        {"max_running_jobs", 2}, {"lazy_asset_target_mb", 160}, {"max_queue_depth", 32}});
   }
 
 #if COMFYVN_EXAMPLES_HTTP

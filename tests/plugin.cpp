@@ -13,10 +13,18 @@ const bool g_static_init_scope = [] {
 }();
 }  // namespace
 
-PLUGIN_API void* plugin_profiler() { return &comfyvn::perf::perf_profiler(); }
-PLUGIN_API void* plugin_budget_manager() { return &comfyvn::perf::budget_manager(); }
-PLUGIN_API void* plugin_hooks() { return &comfyvn::perf::hooks(); }
-PLUGIN_API void* plugin_flags() { return &comfyvn::perf::feature_flags(); }
+PLUGIN_API void* plugin_profiler() {
+  return &comfyvn::perf::perf_profiler();
+}
+PLUGIN_API void* plugin_budget_manager() {
+  return &comfyvn::perf::budget_manager();
+}
+PLUGIN_API void* plugin_hooks() {
+  return &comfyvn::perf::hooks();
+}
+PLUGIN_API void* plugin_flags() {
+  return &comfyvn::perf::feature_flags();
+}
 PLUGIN_API void plugin_record(int n) {
   for (int i = 0; i < n; ++i) {
     PERF_SCOPE("plugin.step", "plugin");

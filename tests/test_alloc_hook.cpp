@@ -42,9 +42,7 @@ TEST_CASE("bytes allocated inside a span are attributed to it", "[alloc]") {
     comfyvn::perf::note_alloc(8 * 1024 * 1024);
     comfyvn::perf::note_free(8 * 1024 * 1024);
   }
-  {
-    PERF_SCOPE("quiet", "mem");
-  }
+  { PERF_SCOPE("quiet", "mem"); }
   const auto rows = p.aggregates();
   const auto* a = find(rows, "allocating");
   REQUIRE(a != nullptr);

@@ -12,8 +12,7 @@ static_assert(PERF_IS_COMPILED_IN == 0, "macros must report that they are compil
 namespace {
 int evaluated = 0;
 // Referenced only inside macro arguments that must never be evaluated.
-[[maybe_unused]]
-const char* touch() {
+[[maybe_unused]] const char* touch() {
   ++evaluated;
   return "x";
 }

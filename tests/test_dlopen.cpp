@@ -28,7 +28,8 @@ TEST_CASE("a dlopen'ed plugin shares the host's singletons", "[dlopen]") {
     return s;
   };
   REQUIRE(reinterpret_cast<get_fn>(sym("plugin_profiler"))() == &p);
-  REQUIRE(reinterpret_cast<get_fn>(sym("plugin_budget_manager"))() == &comfyvn::perf::budget_manager());
+  REQUIRE(reinterpret_cast<get_fn>(sym("plugin_budget_manager"))() ==
+          &comfyvn::perf::budget_manager());
   REQUIRE(reinterpret_cast<get_fn>(sym("plugin_hooks"))() == &comfyvn::perf::hooks());
   REQUIRE(reinterpret_cast<get_fn>(sym("plugin_flags"))() == &comfyvn::perf::feature_flags());
   reinterpret_cast<void (*)(int)>(sym("plugin_record"))(5);

@@ -59,3 +59,17 @@ TEST_CASE("small values are exact and merges add up", "[histogram]") {
   c.add(UINT64_MAX);
   REQUIRE(c.count() == 1);
 }
+
+TEST_CASE("quantiles in one scan equal separate quantile calls", "[histogram]") {
+  std::mt19937_64 rng(7);
+  std::exponential_distribution<double> d(1e-4);
+  LogHistogram h;
+  for (int i = 0; i < 50000; ++i) h.add(static_cast<std::uint64_t>(d(rng)));
+  const double qs[5] = {0.0, 0.5, 0.95, 0.99, 1.0};
+  double out[5];
+  h.quantiles(qs, out);
+  for (int k = 0; k < 5; ++k) CHECK(out[k] == h.quantile(qs[k]));
+  LogHistogram empty;
+  empty.quantiles(qs, out);
+  for (double v : out) CHECK(v == 0.0);
+}

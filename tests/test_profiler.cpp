@@ -37,7 +37,8 @@ TEST_CASE("dashboard has the contract's shape and ordering", "[profiler]") {
   auto& p = perf_profiler();
   p.mark("checkpoint", "demo", {{"frame", 1}});
   const json::object d = p.dashboard(5);
-  for (const char* k : {"top_time", "top_memory", "aggregates", "categories", "marks", "timestamp"}) {
+  for (const char* k :
+       {"top_time", "top_memory", "aggregates", "categories", "marks", "timestamp"}) {
     INFO(k);
     REQUIRE(d.contains(k));
   }
@@ -53,7 +54,8 @@ TEST_CASE("dashboard has the contract's shape and ordering", "[profiler]") {
   CHECK(slow.at("count").to_number<int>() == 3);
   CHECK(slow.at("avg_ms").to_number<double>() >= 1.9);
   CHECK(slow.at("avg_ms").to_number<double>() < 50.0);
-  CHECK(slow.at("p50_ms").to_number<double>() == Approx(slow.at("avg_ms").to_number<double>()).epsilon(0.5));
+  CHECK(slow.at("p50_ms").to_number<double>() ==
+        Approx(slow.at("avg_ms").to_number<double>()).epsilon(0.5));
   const double now = comfyvn::perf::detail::epoch_now();
   CHECK(slow.at("last_timestamp").to_number<double>() <= now + 1);
   CHECK(slow.at("last_timestamp").to_number<double>() >= now - 60);
@@ -73,7 +75,8 @@ TEST_CASE("health counts every span since reset", "[profiler]") {
   }
   p.mark("m");
   const json::object h = p.health(3);
-  for (const char* k : {"spans_recorded", "marks_recorded", "dropped", "top_time", "top_memory", "timestamp"}) {
+  for (const char* k :
+       {"spans_recorded", "marks_recorded", "dropped", "top_time", "top_memory", "timestamp"}) {
     INFO(k);
     REQUIRE(h.contains(k));
   }

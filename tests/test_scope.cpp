@@ -64,9 +64,7 @@ TEST_CASE("several scopes in one block and nesting", "[scope]") {
   for (int i = 0; i < 10; ++i) {
     PERF_SCOPE("outer", "nest");
     PERF_SCOPE("second", "nest");
-    {
-      PERF_SCOPE("inner", "nest");
-    }
+    { PERF_SCOPE("inner", "nest"); }
   }
   CHECK(count_of("outer") == 10);
   CHECK(count_of("second") == 10);

@@ -13,11 +13,11 @@
 // and exits 0 on pass, 2 on fail.
 #include <comfyvn_perf/http.hpp>
 
+#include <fmt/core.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/core.h>
 
 #include <sys/stat.h>
 
@@ -60,8 +60,9 @@ constexpr Route kRoutes[] = {
 };
 
 constexpr const char* kDocs[] = {
-    "docs/PERF_BUDGETS.md",  "docs/dev_notes_observability_perf.md", "docs/http_api.md",
-    "docs/configuration.md", "docs/performance.md",                   "docs/integration.md",
+    "docs/PERF_BUDGETS.md", "docs/dev_notes_observability_perf.md",
+    "docs/http_api.md",     "docs/configuration.md",
+    "docs/performance.md",  "docs/integration.md",
 };
 
 struct Endpoint {
@@ -133,10 +134,14 @@ bool file_exists(const std::string& path) {
 }
 
 [[noreturn]] void fail_usage(const std::string& why) {
-  const json::object report{{"ts", perf::detail::epoch_now()}, {"profile", nullptr},
-                            {"base", nullptr},                 {"pass", false},
-                            {"flags", json::object{}},         {"routes", json::array{}},
-                            {"files", json::array{}},          {"notes", json::array{json::string(why)}}};
+  const json::object report{{"ts", perf::detail::epoch_now()},
+                            {"profile", nullptr},
+                            {"base", nullptr},
+                            {"pass", false},
+                            {"flags", json::object{}},
+                            {"routes", json::array{}},
+                            {"files", json::array{}},
+                            {"notes", json::array{json::string(why)}}};
   fmt::print("{}\n", json::serialize(report));
   std::exit(2);
 }
@@ -152,8 +157,9 @@ int main(int argc, char** argv) {
     if ((a == "--profile" || a == "--base" || a == "--root") && i + 1 < argc) {
       (a == "--profile" ? profile : a == "--base" ? base : root) = argv[++i];
     } else {
-      fail_usage("unknown or incomplete argument: " + a +
-                 " (usage: check_current_system --profile p3_ops_obs_perf [--base URL] [--root DIR])");
+      fail_usage(
+          "unknown or incomplete argument: " + a +
+          " (usage: check_current_system --profile p3_ops_obs_perf [--base URL] [--root DIR])");
     }
   }
   if (profile != kProfile) fail_usage("unknown profile '" + profile + "'; known: " + kProfile);
@@ -221,8 +227,8 @@ int main(int argc, char** argv) {
       const Reply o = request(ep, http::verb::options, target);
       entry["options_status"] = o.status;
       entry["allow"] = o.allow;
-      const bool allows_post = o.error.empty() && o.status == 204 &&
-                               o.allow.find("POST") != std::string::npos;
+      const bool allows_post =
+          o.error.empty() && o.status == 204 && o.allow.find("POST") != std::string::npos;
       if (!allows_post) notes.emplace_back("OPTIONS " + target + " does not allow POST");
       ok = ok && allows_post;
     }

@@ -40,7 +40,11 @@ inline void note_free(std::size_t bytes) noexcept {
 }
 
 // This thread's running totals (bytes), for tests and tools.
-inline std::uint64_t thread_allocated_bytes() noexcept { return detail::t_alloc.allocated_bytes; }
-inline std::uint64_t thread_freed_bytes() noexcept { return detail::t_alloc.freed_bytes; }
+inline std::uint64_t thread_allocated_bytes() noexcept {
+  return detail::t_alloc.allocated_bytes;
+}
+inline std::uint64_t thread_freed_bytes() noexcept {
+  return detail::t_alloc.freed_bytes;
+}
 
 }  // namespace comfyvn::perf

@@ -53,11 +53,13 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   return comfyvn::perf::detail::counted_alloc(n);
 }
 void* operator new(std::size_t n, std::align_val_t a) {
-  if (void* p = comfyvn::perf::detail::counted_aligned_alloc(n, static_cast<std::size_t>(a))) return p;
+  if (void* p = comfyvn::perf::detail::counted_aligned_alloc(n, static_cast<std::size_t>(a)))
+    return p;
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n, std::align_val_t a) {
-  if (void* p = comfyvn::perf::detail::counted_aligned_alloc(n, static_cast<std::size_t>(a))) return p;
+  if (void* p = comfyvn::perf::detail::counted_aligned_alloc(n, static_cast<std::size_t>(a)))
+    return p;
   throw std::bad_alloc();
 }
 void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
@@ -66,17 +68,33 @@ void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noe
 void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return comfyvn::perf::detail::counted_aligned_alloc(n, static_cast<std::size_t>(a));
 }
-void operator delete(void* p) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete[](void* p) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { comfyvn::perf::detail::counted_free(p); }
+void operator delete(void* p) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete[](void* p) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
   comfyvn::perf::detail::counted_free(p);
 }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
   comfyvn::perf::detail::counted_free(p);
 }
-void operator delete(void* p, const std::nothrow_t&) noexcept { comfyvn::perf::detail::counted_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { comfyvn::perf::detail::counted_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  comfyvn::perf::detail::counted_free(p);
+}

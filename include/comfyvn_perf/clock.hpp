@@ -19,10 +19,9 @@ namespace comfyvn::perf {
 struct SteadyClock {
   static constexpr bool is_tsc = false;
   COMFYVN_PERF_ALWAYS_INLINE static std::uint64_t now() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::steady_clock::now().time_since_epoch())
-            .count());
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
   }
 };
 

@@ -742,5 +742,4 @@ COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags() {
   return *f;
 }
 
-
 }  // namespace comfyvn::perf

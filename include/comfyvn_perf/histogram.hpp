@@ -18,8 +18,8 @@ class LogHistogram {
  public:
   static constexpr int kSubBits = 6;
   static constexpr std::uint64_t kSub = 1u << kSubBits;  // buckets per octave
-  static constexpr std::uint64_t kExact = kSub * 2;     // values counted exactly
-  static constexpr std::size_t kChunks = 2 + (64 - 7);  // covers every uint64_t
+  static constexpr std::uint64_t kExact = kSub * 2;      // values counted exactly
+  static constexpr std::size_t kChunks = 2 + (64 - 7);   // covers every uint64_t
 
   LogHistogram() = default;
   LogHistogram(const LogHistogram& o) { *this = o; }
@@ -65,25 +65,45 @@ class LogHistogram {
   // Nearest-rank quantile, q in [0, 1]; 0 when empty. The result is the
   // bucket midpoint clamped to the exact observed minimum and maximum.
   double quantile(double q) const {
-    if (count_ == 0) return 0.0;
-    if (q <= 0.0) return static_cast<double>(min_);
-    if (q >= 1.0) return static_cast<double>(max_);
-    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
-    if (rank == 0) rank = 1;
+    const double qs[1] = {q};
+    double out[1];
+    quantiles(qs, out);
+    return out[0];
+  }
+
+  // Several nearest-rank quantiles in one scan of the buckets; `qs` must be
+  // ascending. Same results as calling quantile() for each.
+  template <std::size_t N>
+  void quantiles(const double (&qs)[N], double (&out)[N]) const {
+    std::uint64_t ranks[N];
+    std::size_t pending = 0;
+    for (std::size_t k = 0; k < N; ++k) {
+      out[k] = quantile_edge(qs[k]);
+      if (out[k] < 0) {
+        auto rank = static_cast<std::uint64_t>(std::ceil(qs[k] * static_cast<double>(count_)));
+        ranks[k] = rank == 0 ? 1 : rank;
+        ++pending;
+      } else {
+        ranks[k] = 0;  // answered without a scan
+      }
+    }
+    std::size_t next = 0;
+    while (next < N && ranks[next] == 0) ++next;
     std::uint64_t seen = 0;
-    for (std::size_t c = 0; c < kChunks; ++c) {
+    for (std::size_t c = 0; c < kChunks && pending > 0; ++c) {
       if (!chunks_[c]) continue;
-      for (std::size_t i = 0; i < kSub; ++i) {
+      for (std::size_t i = 0; i < kSub && pending > 0; ++i) {
         seen += chunks_[c][i];
-        if (seen >= rank) {
-          double mid = midpoint(c * kSub + i);
-          if (mid < static_cast<double>(min_)) mid = static_cast<double>(min_);
-          if (mid > static_cast<double>(max_)) mid = static_cast<double>(max_);
-          return mid;
+        while (next < N && seen >= ranks[next]) {
+          out[next] = clamp_to_observed(midpoint(c * kSub + i));
+          --pending;
+          ++next;
+          while (next < N && ranks[next] == 0) ++next;
         }
       }
     }
-    return static_cast<double>(max_);
+    for (std::size_t k = 0; k < N; ++k)
+      if (out[k] < 0) out[k] = static_cast<double>(max_);
   }
 
   static std::size_t index_of(std::uint64_t v) {
@@ -105,6 +125,20 @@ class LogHistogram {
   }
 
  private:
+  // The answer when no scan is needed (empty, q <= 0, q >= 1), else -1.
+  double quantile_edge(double q) const {
+    if (count_ == 0) return 0.0;
+    if (q <= 0.0) return static_cast<double>(min_);
+    if (q >= 1.0) return static_cast<double>(max_);
+    return -1.0;
+  }
+
+  double clamp_to_observed(double mid) const {
+    if (mid < static_cast<double>(min_)) return static_cast<double>(min_);
+    if (mid > static_cast<double>(max_)) return static_cast<double>(max_);
+    return mid;
+  }
+
   std::unique_ptr<std::uint64_t[]> chunks_[kChunks];
   std::uint64_t count_ = 0;
   std::uint64_t min_ = UINT64_MAX;

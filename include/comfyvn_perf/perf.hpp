@@ -2,10 +2,10 @@
 // The HTTP adapter is separate: <comfyvn_perf/http.hpp>.
 #pragma once
 
-#include "config.hpp"
-#include "scope.hpp"
 #include "alloc.hpp"
+#include "budget.hpp"
+#include "config.hpp"
+#include "flags.hpp"
 #include "hooks.hpp"
 #include "profiler.hpp"
-#include "budget.hpp"
-#include "flags.hpp"
+#include "scope.hpp"

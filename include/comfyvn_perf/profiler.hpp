@@ -35,12 +35,18 @@ struct Aggregate {
   double last_timestamp = 0;
 
   boost::json::object to_json() const {
-    return boost::json::object{{"name", name},         {"category", category},
-                               {"count", count},       {"total_ms", total_ms},
-                               {"avg_ms", avg_ms},     {"max_ms", max_ms},
-                               {"p50_ms", p50_ms},     {"p95_ms", p95_ms},
-                               {"p99_ms", p99_ms},     {"total_kb", total_kb},
-                               {"max_kb", max_kb},     {"avg_kb", avg_kb},
+    return boost::json::object{{"name", name},
+                               {"category", category},
+                               {"count", count},
+                               {"total_ms", total_ms},
+                               {"avg_ms", avg_ms},
+                               {"max_ms", max_ms},
+                               {"p50_ms", p50_ms},
+                               {"p95_ms", p95_ms},
+                               {"p99_ms", p99_ms},
+                               {"total_kb", total_kb},
+                               {"max_kb", max_kb},
+                               {"avg_kb", avg_kb},
                                {"last_timestamp", last_timestamp}};
   }
 };
@@ -71,7 +77,8 @@ class PerfProfiler {
     ~ProfileScope() {
       if (name_.empty()) return;
       try {
-        profiler_->emit_annotated(name_, category_, (detail::epoch_now() - start_) * 1e3, metadata_);
+        profiler_->emit_annotated(name_, category_, (detail::epoch_now() - start_) * 1e3,
+                                  metadata_);
       } catch (...) {
       }
     }
@@ -192,10 +199,9 @@ class PerfProfiler {
           {"count", f.count}, {"avg_ms", f.avg_ms}, {"p95_ms", f.p95_ms}, {"max_ms", f.max_ms}};
     }
     if (hooks().has_subscribers(kProfilerEvent)) {
-      hooks().emit(kProfilerEvent, "snapshot.generated",
-                   {{"spans_recorded", h.spans_recorded},
-                    {"top_time", out["top_time"]},
-                    {"limit", limit}});
+      hooks().emit(
+          kProfilerEvent, "snapshot.generated",
+          {{"spans_recorded", h.spans_recorded}, {"top_time", out["top_time"]}, {"limit", limit}});
     }
     return out;
   }
@@ -317,17 +323,16 @@ class PerfProfiler {
     spans.reserve(batch.size());
     for (const auto& s : batch) {
       const detail::SiteInfo info = reg.site_info(s.site_id);
-      spans.push_back(boost::json::object{
-          {"name", info.name},
-          {"category", info.category},
-          {"duration_ms", static_cast<double>(s.duration_ticks) * ms},
-          {"memory_kb", static_cast<double>(s.alloc_bytes) / 1024.0},
-          {"thread", s.thread_index},
-          {"timestamp", reg.ticks_to_epoch(s.start_ticks + s.duration_ticks)}});
+      spans.push_back(
+          boost::json::object{{"name", info.name},
+                              {"category", info.category},
+                              {"duration_ms", static_cast<double>(s.duration_ticks) * ms},
+                              {"memory_kb", static_cast<double>(s.alloc_bytes) / 1024.0},
+                              {"thread", s.thread_index},
+                              {"timestamp", reg.ticks_to_epoch(s.start_ticks + s.duration_ticks)}});
     }
     const std::size_t n = spans.size();
-    hooks().emit(kProfilerEvent, "span.recorded",
-                 {{"count", n}, {"spans", std::move(spans)}});
+    hooks().emit(kProfilerEvent, "span.recorded", {{"count", n}, {"spans", std::move(spans)}});
   }
 
   void emit_annotated(std::string_view name, std::string_view category, double duration_ms,

@@ -121,7 +121,8 @@ COMFYVN_PERF_ALWAYS_INLINE void frame_boundary() noexcept {
 inline void quick_mark(std::string_view name, std::string_view category) noexcept {
   if (!g_enabled.load(std::memory_order_relaxed)) return;
   try {
-    registry().add_mark(MarkRecord{std::string(name), std::string(category), "", DefaultClock::now()});
+    registry().add_mark(
+        MarkRecord{std::string(name), std::string(category), "", DefaultClock::now()});
   } catch (...) {
   }
 }
@@ -139,20 +140,20 @@ inline void quick_mark(std::string_view name, std::string_view category) noexcep
 #define COMFYVN_PERF_CAT2(a, b) a##b
 #define COMFYVN_PERF_CAT(a, b) COMFYVN_PERF_CAT2(a, b)
 
-#define COMFYVN_PERF_SCOPE_IMPL(name, category, n)                                           \
-  static ::comfyvn::perf::Site COMFYVN_PERF_CAT(comfyvn_perf_site_, n){                      \
-      name, category, __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)};            \
-  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n) {                          \
-    COMFYVN_PERF_CAT(comfyvn_perf_site_, n)                                                  \
+#define COMFYVN_PERF_SCOPE_IMPL(name, category, n)                               \
+  static ::comfyvn::perf::Site COMFYVN_PERF_CAT(comfyvn_perf_site_, n){          \
+      name, category, __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)}; \
+  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n) {              \
+    COMFYVN_PERF_CAT(comfyvn_perf_site_, n)                                      \
   }
 
 // A span for the enclosing block; name and category are string literals.
 #define PERF_SCOPE(name, category) COMFYVN_PERF_SCOPE_IMPL(name, category, __COUNTER__)
 // The same with runtime strings (std::string_view), interned once per thread.
-#define COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, n)                                       \
+#define COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, n)                                          \
   static thread_local ::comfyvn::perf::detail::DynSiteCache COMFYVN_PERF_CAT(comfyvn_perf_dyn_, \
-                                                                           n);              \
-  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n)(                           \
+                                                                             n);                \
+  ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n)(                              \
       COMFYVN_PERF_CAT(comfyvn_perf_dyn_, n), name, category)
 #define PERF_SCOPE_DYN(name, category) COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, __COUNTER__)
 // An instant mark.

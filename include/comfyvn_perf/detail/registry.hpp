@@ -27,9 +27,9 @@
 #include "../clock.hpp"
 #include "../config.hpp"
 #include "../histogram.hpp"
-#include "env.hpp"
 #include "../ring.hpp"
 #include "../site.hpp"
+#include "env.hpp"
 
 namespace comfyvn::perf::detail {
 
@@ -40,7 +40,6 @@ namespace comfyvn::perf::detail {
 COMFYVN_PERF_VISIBLE inline std::atomic<bool> g_enabled{false};
 // Bumped by reset(); a per-thread slot from an older generation counts as zero.
 COMFYVN_PERF_VISIBLE inline std::atomic<std::uint32_t> g_generation{1};
-
 
 // ---------------------------------------------------------------------------
 // Per-thread storage.
@@ -123,8 +122,7 @@ class DynNameCache {
 
   std::size_t size() const { return used_; }
 
-  void insert(std::uint64_t h, std::string_view name, std::string_view category,
-              std::uint32_t id) {
+  void insert(std::uint64_t h, std::string_view name, std::string_view category, std::uint32_t id) {
     if ((used_ + 1) * 2 > entries_.size()) grow();
     const std::size_t mask = entries_.size() - 1;
     std::size_t i = h & mask;
@@ -146,7 +144,8 @@ class DynNameCache {
       n -= 8;
     }
     std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < n; ++i) tail |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    for (std::size_t i = 0; i < n; ++i)
+      tail |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
     h = (h ^ tail) * 0x94d049bb133111ebull;
     h ^= h >> 29;
   }
@@ -298,10 +297,10 @@ class Registry {
   Registry() {
     anchor_ticks_ = DefaultClock::now();
     anchor_steady_ns_ = SteadyClock::now();
-    anchor_system_ns_ = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    anchor_system_ns_ =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     sites_.reserve(1024);
     sites_.push_back(SiteInfo{"(invalid)", "", "", "", 0, false});
     sites_.push_back(SiteInfo{"(other)", "dynamic", "", "", 0, true});
@@ -399,9 +398,12 @@ class Registry {
       s.totals = sum[id];
       const LogHistogram& h = hist_[id];
       if (h.count() > 0) {
-        s.p50 = h.quantile(0.50);
-        s.p95 = h.quantile(0.95);
-        s.p99 = h.quantile(0.99);
+        static constexpr double kQs[3] = {0.50, 0.95, 0.99};
+        double q[3];
+        h.quantiles(kQs, q);
+        s.p50 = q[0];
+        s.p95 = q[1];
+        s.p99 = q[2];
       } else {  // every raw span was overwritten before collection: use the mean
         s.p50 = s.p95 = s.p99 = static_cast<double>(s.totals.total) / s.totals.count;
       }
@@ -685,7 +687,9 @@ inline void Registry::registry_lock_for_fork(bool prepare) {
     registry().fork_parent();
   }
 }
-inline void Registry::registry_after_fork_child() { registry().fork_child(); }
+inline void Registry::registry_after_fork_child() {
+  registry().fork_child();
+}
 
 // Hands the thread's buffer back when the thread exits.
 struct ThreadReaper {
@@ -736,9 +740,8 @@ COMFYVN_PERF_ALWAYS_INLINE std::uint32_t site_id(const Site& site) noexcept {
   return register_site(site);
 }
 
-COMFYVN_PERF_NOINLINE inline std::uint32_t dynamic_site_id_slow(ThreadBuffer* tb, std::uint64_t h,
-                                                                std::string_view name,
-                                                                std::string_view category) noexcept {
+COMFYVN_PERF_NOINLINE inline std::uint32_t dynamic_site_id_slow(
+    ThreadBuffer* tb, std::uint64_t h, std::string_view name, std::string_view category) noexcept {
   try {
     const std::uint32_t id = registry().intern(name, category, true);
     // Folded names are cached too, up to a bound, so a flood of distinct
