@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>  // dlopen, dlsym, dlerror
 
+#include <atomic>       // the default log speaks once per process
 #include <cstdint>      // uint32_t
 #include <cstdio>       // fputs: the one log line
 #include <cstring>      // memcpy: object pointer -> function pointer
@@ -94,7 +95,11 @@ class GpuSampler {
   explicit GpuSampler(nvml::Loader loader = nvml::Loader::system(), Log log = {})
       : loader_(std::move(loader)), log_(std::move(log)) {
     if (!log_) {
+      // The default goes to stderr once per process, however many samplers
+      // (one per system metrics provider) find NVML missing.
       log_ = [](std::string_view line) {
+        static std::atomic<bool> said{false};
+        if (said.exchange(true)) return;
         std::fputs(std::string(line).append("\n").c_str(), stderr);
       };
     }
