@@ -29,6 +29,7 @@
 
 #include "anonymize.hpp"
 #include "config.hpp"
+#include "detail/thread_owner.hpp"
 #include "detail/time.hpp"
 
 namespace comfyvn::perf {
@@ -102,14 +103,7 @@ class Hooks {
       thread_ = nullptr;
     }
     work_cv_.notify_all();
-    if (t != nullptr) {
-      if (t->get_id() == std::this_thread::get_id()) {
-        t->detach();
-      } else {
-        t->join();
-      }
-      delete t;
-    }
+    detail::join_and_delete(t);
   }
 
   // The callback receives {trigger, payload, timestamp} for every `event`

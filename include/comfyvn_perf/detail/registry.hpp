@@ -30,6 +30,7 @@
 #include "../ring.hpp"
 #include "../site.hpp"
 #include "env.hpp"
+#include "thread_owner.hpp"
 
 namespace comfyvn::perf::detail {
 
@@ -619,14 +620,7 @@ class Registry {
       stop_ = true;
     }
     cv_.notify_all();
-    if (t) {
-      if (t->get_id() == std::this_thread::get_id()) {
-        t->detach();
-      } else {
-        t->join();
-      }
-      delete t;
-    }
+    join_and_delete(t);
   }
 
   void collector_loop() {
