@@ -1,0 +1,172 @@
+// comfyvn_perf — the OS layer's files: read whole files, write atomically.
+#pragma once
+
+#include <fcntl.h>     // open
+#include <sys/stat.h>  // stat, mkdir, fchmod
+#include <unistd.h>    // read, write, fsync, close, rename, unlink, getpid, getcwd
+
+#include <atomic>        // temp-file counter
+#include <cerrno>        // errno
+#include <climits>       // PATH_MAX
+#include <cstddef>       // size_t
+#include <string>        // paths, contents, messages
+#include <string_view>   // text to write
+#include <system_error>  // thread-safe errno messages
+
+namespace comfyvn::perf::os {
+
+inline constexpr std::size_t kDefaultMaxFileBytes = std::size_t{1} << 20;
+
+// strerror, without its thread-safety problems.
+inline std::string errno_text(int e) {
+  return std::error_code(e, std::generic_category()).message();
+}
+
+struct FileRead {
+  enum Status { missing, ok, failed } status = missing;
+  std::string text;     // for `ok`
+  std::string problem;  // for `failed`
+};
+
+// Reads `path` whole. A missing file is `missing` (not a failure). A file
+// over `max_bytes` fails, or with `truncate` yields its first `max_bytes`
+// (procfs files, whose size is not known in advance).
+inline FileRead read_file(const std::string& path, std::size_t max_bytes = kDefaultMaxFileBytes,
+                          bool truncate = false) {
+  FileRead r;
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return r;
+    r.status = FileRead::failed;
+    r.problem = "cannot open: " + errno_text(errno);
+    return r;
+  }
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      r.status = FileRead::failed;
+      r.problem = "cannot read: " + errno_text(errno);
+      break;
+    }
+    if (n == 0) {
+      r.status = FileRead::ok;
+      break;
+    }
+    const auto got = static_cast<std::size_t>(n);
+    if (r.text.size() + got > max_bytes) {
+      if (truncate) {
+        r.text.append(buf, max_bytes - r.text.size());
+        r.status = FileRead::ok;
+        break;
+      }
+      r.status = FileRead::failed;
+      r.problem = max_bytes == kDefaultMaxFileBytes
+                      ? std::string("larger than 1 MiB")
+                      : "larger than " + std::to_string(max_bytes) + " bytes";
+      break;
+    }
+    r.text.append(buf, got);
+  }
+  ::close(fd);
+  if (r.status != FileRead::ok) r.text.clear();
+  return r;
+}
+
+inline bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// The directory part of `path` ("." for a bare name, "/" for the root).
+inline std::string parent_dir(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// `path` made absolute against the current working directory.
+inline std::string absolute(std::string path) {
+  if (path.empty() || path[0] == '/') return path;
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr) return path;
+  std::string out(buf);
+  if (out.back() != '/') out.push_back('/');
+  if (path.compare(0, 2, "./") == 0) path.erase(0, 2);
+  return out + path;
+}
+
+// Creates `dir` and its parents as needed. Returns "" on success.
+inline std::string ensure_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? std::string() : "'" + dir + "' is not a directory";
+  }
+  if (errno != ENOENT) return "cannot use directory '" + dir + "': " + errno_text(errno);
+  if (const std::string up = parent_dir(dir); up != dir) {
+    if (std::string e = ensure_dir(up); !e.empty()) return e;
+  }
+  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    return "cannot create directory '" + dir + "': " + errno_text(errno);
+  }
+  return {};
+}
+
+// Temp file in the same directory, flushed to disk, then renamed over the
+// target: a reader sees the old file or the new one, never a torn one, and a
+// failure leaves no partial file behind. Keeps the target's permissions.
+// Returns "" on success, else why nothing was written.
+inline std::string write_atomically(const std::string& path, std::string_view text) {
+  const std::string dir = parent_dir(path);
+  if (std::string e = ensure_dir(dir); !e.empty()) return e;
+  struct stat st {};
+  const bool existed = ::stat(path.c_str(), &st) == 0;
+  // A short name (a long target name must not push it past NAME_MAX); a
+  // leftover of a crashed writer is skipped, never reused.
+  static std::atomic<unsigned> counter{0};
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+    tmp = (dir == "/" ? std::string() : dir) + "/.comfyvn_perf." + std::to_string(::getpid()) +
+          "." + std::to_string(counter.fetch_add(1)) + ".tmp";
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) return "cannot create a temporary file in '" + dir + "': " + errno_text(errno);
+  std::string problem;
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      problem = "cannot write '" + tmp + "': " + errno_text(n < 0 ? errno : EIO);
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (problem.empty() && existed) (void)::fchmod(fd, st.st_mode & 07777);
+  if (problem.empty() && ::fsync(fd) != 0)
+    problem = "cannot flush '" + tmp + "': " + errno_text(errno);
+  if (::close(fd) != 0 && problem.empty())
+    problem = "cannot close '" + tmp + "': " + errno_text(errno);
+  if (problem.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    problem = "cannot rename '" + tmp + "' to '" + path + "': " + errno_text(errno);
+  }
+  if (!problem.empty()) {
+    ::unlink(tmp.c_str());
+    return problem;
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);  // best effort: makes the rename itself durable
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace comfyvn::perf::os

@@ -1,0 +1,168 @@
+// comfyvn_perf — the one background-thread helper: a periodic worker.
+//
+// The profiler's collector, the budget sampler and the hook dispatcher are all
+// "run this function every so often, or now when woken, until stopped". This
+// class owns that thread and its stop/wake/fork rules, so each part only says
+// what one tick does.
+#pragma once
+
+#include <atomic>              // running flag, worker thread id
+#include <chrono>              // intervals
+#include <condition_variable>  // wake-ups
+#include <functional>          // the tick
+#include <mutex>               // thread state
+#include <thread>              // the worker
+#include <utility>             // move
+
+namespace comfyvn::perf::os {
+
+class PeriodicWorker {
+ public:
+  using Tick = std::function<void()>;
+  using Interval = std::function<std::chrono::nanoseconds()>;
+
+  PeriodicWorker() = default;
+  PeriodicWorker(const PeriodicWorker&) = delete;
+  PeriodicWorker& operator=(const PeriodicWorker&) = delete;
+  ~PeriodicWorker() { stop(); }
+
+  // Starts the thread unless it runs already; `tick` runs at once, then every
+  // `interval()` (read again after each tick and on wake(), so it may change)
+  // and whenever wake() is called. Returns false when it was already running
+  // or the thread could not be created.
+  bool start(Tick tick, Interval interval, bool tick_at_start = true) {
+    std::lock_guard<std::mutex> life(life_mu_);
+    std::thread* finished = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (thread_ != nullptr && !stop_) return false;
+      finished = thread_;  // stopped from its own thread earlier: reap it now
+      thread_ = nullptr;
+    }
+    reap(finished);
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = false;
+    woken_ = tick_at_start;
+    tick_ = std::move(tick);
+    interval_ = std::move(interval);
+    try {
+      thread_ = new std::thread([this] { loop(); });
+    } catch (...) {
+      thread_ = nullptr;
+      return false;
+    }
+    running_.store(true, std::memory_order_release);
+    return true;
+  }
+
+  // Ends the thread and waits for it, unless called from the worker itself:
+  // then the loop ends after the current tick and a later start() or stop()
+  // reaps the thread.
+  void stop() {
+    if (on_worker_thread()) {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      running_.store(false, std::memory_order_release);
+      cv_.notify_all();
+      return;
+    }
+    std::lock_guard<std::mutex> life(life_mu_);
+    std::thread* t = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      running_.store(false, std::memory_order_release);
+      t = thread_;
+      thread_ = nullptr;
+    }
+    cv_.notify_all();
+    reap(t);
+  }
+
+  // Runs a tick as soon as the current one (if any) returns.
+  void wake() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Re-reads the interval now (after a configuration change).
+  void reschedule() { cv_.notify_all(); }
+
+  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+
+  bool on_worker_thread() const noexcept {
+    return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
+
+  // pthread_atfork: hold the state lock across fork() so the child never
+  // inherits it held.
+  void fork_prepare() { mu_.lock(); }
+  void fork_parent() { mu_.unlock(); }
+  // In the child the thread does not exist: forget it (the object leaks, it
+  // can be neither joined nor destroyed) and start stopped.
+  void fork_child() {
+    thread_ = nullptr;
+    stop_ = true;
+    woken_ = false;
+    running_.store(false, std::memory_order_relaxed);
+    worker_id_.store(std::thread::id(), std::memory_order_relaxed);
+    mu_.unlock();
+  }
+
+ private:
+  static void reap(std::thread* t) {
+    if (t == nullptr) return;
+    if (t->get_id() == std::this_thread::get_id()) {
+      t->detach();
+    } else if (t->joinable()) {
+      t->join();
+    }
+    delete t;
+  }
+
+  void loop() {
+    worker_id_.store(std::this_thread::get_id(), std::memory_order_release);
+    std::unique_lock<std::mutex> lk(mu_);
+    auto last = std::chrono::steady_clock::now();
+    while (!stop_) {
+      const auto deadline = last + clamp(interval_ ? interval_() : std::chrono::seconds(1));
+      if (woken_ || std::chrono::steady_clock::now() >= deadline) {
+        woken_ = false;
+        Tick tick = tick_;
+        lk.unlock();
+        try {
+          if (tick) tick();
+        } catch (...) {
+        }
+        last = std::chrono::steady_clock::now();
+        lk.lock();
+        continue;
+      }
+      cv_.wait_until(lk, deadline);
+    }
+    worker_id_.store(std::thread::id(), std::memory_order_release);
+  }
+
+  // An absurd interval must not overflow the deadline arithmetic.
+  static std::chrono::nanoseconds clamp(std::chrono::nanoseconds d) {
+    constexpr std::chrono::nanoseconds lo = std::chrono::microseconds(100);
+    constexpr std::chrono::nanoseconds hi = std::chrono::hours(24);
+    return d < lo ? lo : (d > hi ? hi : d);
+  }
+
+  std::mutex life_mu_;  // serialises start/stop from several threads
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread* thread_ = nullptr;
+  bool stop_ = true;
+  bool woken_ = false;
+  Tick tick_;
+  Interval interval_;
+  std::atomic<bool> running_{false};
+  std::atomic<std::thread::id> worker_id_{};
+};
+
+}  // namespace comfyvn::perf::os
