@@ -12,7 +12,7 @@
 #include <cstdlib>  // malloc, free, aligned_alloc
 #include <new>      // bad_alloc, nothrow_t, align_val_t
 
-#include "alloc.hpp"
+#include "core/alloc.hpp"
 
 namespace comfyvn::perf::detail {
 

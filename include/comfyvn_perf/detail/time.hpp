@@ -1,13 +1,8 @@
-// comfyvn_perf — wall-clock helpers for reports (never used on the hot path).
+// comfyvn_perf — compatibility path; wall-clock helpers live in os/time.hpp.
 #pragma once
 
-#include <chrono>  // system_clock
+#include "../os/time.hpp"
 
 namespace comfyvn::perf::detail {
-
-// Seconds since the Unix epoch, as reported in every JSON "timestamp".
-inline double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
+using os::epoch_now;
 }  // namespace comfyvn::perf::detail

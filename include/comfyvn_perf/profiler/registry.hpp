@@ -1,63 +1,38 @@
-// comfyvn_perf — the process-wide registry behind the hot path.
+// comfyvn_perf — the process-wide registry: the cold half of the hot path.
 //
 // Owns the site table, every thread's buffer, the data of exited threads and
-// the percentile histograms. Recording threads touch only their own buffer;
-// everything here that takes the lock runs at registration, collection, reset
-// or thread exit — never per span.
+// the percentile histograms, and the collector that drains the rings.
+// Recording threads touch only their own buffer; everything here that takes
+// the lock runs at registration, collection, reset or thread exit — never per
+// span. Including this header installs the cold path that <comfyvn_perf/scope.hpp>
+// calls through (core/thread_buffer.hpp: ColdPath).
 #pragma once
 
-#include <pthread.h>  // pthread_atfork: keep the lock usable in a forked child
+#include <algorithm>      // max, min
+#include <atomic>         // calibration result, collect interval
+#include <chrono>         // calibration anchors, collect interval
+#include <cstdint>        // uint64_t
+#include <cstdlib>        // calloc, free, getenv
+#include <cstring>        // memcpy
+#include <functional>     // span listener
+#include <mutex>          // registration and collection lock
+#include <string>         // owned site names
+#include <string_view>    // dynamic names
+#include <thread>         // calibration wait
+#include <unordered_map>  // interned names
+#include <vector>         // site table
 
-#include <algorithm>           // max
-#include <atomic>              // switches, generation
-#include <chrono>              // calibration anchors
-#include <condition_variable>  // collector wake-up
-#include <cstdint>             // uint64_t
-#include <cstdlib>             // calloc, free, getenv
-#include <cstring>             // memcpy
-#include <functional>          // listeners set by the JSON layer
-#include <mutex>               // registration and collection lock
-#include <string>              // owned site names
-#include <string_view>         // dynamic names
-#include <thread>              // collector thread
-#include <unordered_map>       // interned names
-#include <vector>              // site table
-
-#include "../alloc.hpp"
-#include "../clock.hpp"
 #include "../config.hpp"
-#include "../histogram.hpp"
-#include "../ring.hpp"
-#include "../site.hpp"
-#include "env.hpp"
-#include "thread_owner.hpp"
+#include "../core/alloc.hpp"
+#include "../core/clock.hpp"
+#include "../core/histogram.hpp"
+#include "../core/ring.hpp"
+#include "../core/site.hpp"
+#include "../core/thread_buffer.hpp"
+#include "../os/env.hpp"
+#include "../os/worker.hpp"
 
 namespace comfyvn::perf::detail {
-
-// ---------------------------------------------------------------------------
-// Switches read on the hot path. Inline variables with default visibility so
-// that every shared library of the process resolves to the same objects.
-// ---------------------------------------------------------------------------
-COMFYVN_PERF_VISIBLE inline std::atomic<bool> g_enabled{false};
-// Bumped by reset(); a per-thread slot from an older generation counts as zero.
-COMFYVN_PERF_VISIBLE inline std::atomic<std::uint32_t> g_generation{1};
-
-// ---------------------------------------------------------------------------
-// Per-thread storage.
-// ---------------------------------------------------------------------------
-
-// Exact per-site totals for one thread. Written only by the owner thread
-// (relaxed load + store, no read-modify-write), read by the collector.
-struct alignas(64) SiteAccum {
-  std::atomic<std::uint32_t> gen;
-  std::atomic<std::uint64_t> count;
-  std::atomic<std::uint64_t> total;
-  std::atomic<std::uint64_t> min;
-  std::atomic<std::uint64_t> max;
-  std::atomic<std::uint64_t> mem_total;
-  std::atomic<std::uint64_t> mem_max;
-  std::atomic<std::uint64_t> last_end;
-};
 
 // Plain totals on the collector side (exited threads, snapshots).
 struct Totals {
@@ -83,15 +58,15 @@ struct Totals {
 
 // Reads one slot if it belongs to generation `g`.
 inline bool load_accum(const SiteAccum& a, std::uint32_t g, Totals& out) {
-  if (a.gen.load(std::memory_order_acquire) != g) return false;
-  out.count = a.count.load(std::memory_order_acquire);
+  if (a.gen.load(kAcquire) != g) return false;
+  out.count = a.count.load(kAcquire);
   if (out.count == 0) return false;
-  out.total = a.total.load(std::memory_order_relaxed);
-  out.min = a.min.load(std::memory_order_relaxed);
-  out.max = a.max.load(std::memory_order_relaxed);
-  out.mem_total = a.mem_total.load(std::memory_order_relaxed);
-  out.mem_max = a.mem_max.load(std::memory_order_relaxed);
-  out.last_end = a.last_end.load(std::memory_order_relaxed);
+  out.total = a.total.load(kRelaxed);
+  out.min = a.min.load(kRelaxed);
+  out.max = a.max.load(kRelaxed);
+  out.mem_total = a.mem_total.load(kRelaxed);
+  out.mem_max = a.mem_max.load(kRelaxed);
+  out.last_end = a.last_end.load(kRelaxed);
   return true;
 }
 
@@ -175,86 +150,15 @@ class DynNameCache {
   std::size_t used_ = 0;
 };
 
-// One PERF_SCOPE_DYN site's memo of the last (name, category) it resolved on
-// this thread. Trivially constructible so the thread_local needs no guard.
-struct DynSiteCache {
-  static constexpr std::size_t kCapacity = 62;
-  std::uint32_t id = 0;
-  std::uint8_t name_len = 0;
-  std::uint8_t category_len = 0;
-  char text[kCapacity];
-
-  COMFYVN_PERF_ALWAYS_INLINE std::uint32_t find(std::string_view name,
-                                                std::string_view category) const noexcept {
-    if (id == 0 || name.size() != name_len || category.size() != category_len) return 0;
-    if (std::memcmp(text, name.data(), name_len) != 0) return 0;
-    if (std::memcmp(text + name_len, category.data(), category_len) != 0) return 0;
-    return id;
-  }
-
-  void store(std::string_view name, std::string_view category, std::uint32_t new_id) noexcept {
-    if (name.size() + category.size() > kCapacity) {
-      id = 0;
-      return;
-    }
-    std::memcpy(text, name.data(), name.size());
-    std::memcpy(text + name.size(), category.data(), category.size());
-    name_len = static_cast<std::uint8_t>(name.size());
-    category_len = static_cast<std::uint8_t>(category.size());
-    id = new_id;
-  }
-};
-
-using Ring = SpanRing<COMFYVN_PERF_RING_CAPACITY>;
-
-struct ThreadBuffer {
-  Ring ring;
-  // COMFYVN_PERF_MAX_SITES slots from calloc: address space is reserved, the
-  // kernel backs a page only when this thread first touches a site in it.
-  SiteAccum* accum = nullptr;
-  std::uint32_t thread_index = 0;
-  std::uint64_t last_frame = 0;  // owner only
-  DynNameCache dyn;              // owner only
+// A thread's buffer as the registry allocates it: the recording part the hot
+// path sees, plus what only the cold path touches.
+struct ThreadState : ThreadBuffer {
+  DynNameCache dyn;  // owner only
   // Collector side, under the registry lock.
   std::uint64_t ring_cursor = 0;
-  ThreadBuffer* next = nullptr;
-  ThreadBuffer* prev = nullptr;
-
-  COMFYVN_PERF_NOINLINE void reset_slot(SiteAccum& a, std::uint32_t g) noexcept {
-    a.count.store(0, std::memory_order_relaxed);
-    a.total.store(0, std::memory_order_relaxed);
-    a.min.store(UINT64_MAX, std::memory_order_relaxed);
-    a.max.store(0, std::memory_order_relaxed);
-    a.mem_total.store(0, std::memory_order_relaxed);
-    a.mem_max.store(0, std::memory_order_relaxed);
-    a.last_end.store(0, std::memory_order_relaxed);
-    a.gen.store(g, std::memory_order_release);
-  }
-
-  // The whole per-span cost after the clock reads: owner-only stores, no
-  // locks, no allocation, no system call.
-  COMFYVN_PERF_ALWAYS_INLINE void record(std::uint32_t id, std::uint64_t start, std::uint64_t end,
-                                         std::uint64_t mem) noexcept {
-    SiteAccum& a = accum[id];
-    const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
-    if (COMFYVN_PERF_UNLIKELY(a.gen.load(std::memory_order_relaxed) != g)) reset_slot(a, g);
-    const std::uint64_t d = end - start;
-    constexpr auto r = std::memory_order_relaxed;
-    a.total.store(a.total.load(r) + d, r);
-    if (d < a.min.load(r)) a.min.store(d, r);
-    if (d > a.max.load(r)) a.max.store(d, r);
-    a.mem_total.store(a.mem_total.load(r) + mem, r);
-    if (mem > a.mem_max.load(r)) a.mem_max.store(mem, r);
-    a.last_end.store(end, r);
-    a.count.store(a.count.load(r) + 1, std::memory_order_release);
-    ring.push(id, start, d, mem);
-  }
+  ThreadState* next = nullptr;
+  ThreadState* prev = nullptr;
 };
-
-COMFYVN_PERF_VISIBLE inline thread_local ThreadBuffer* t_buffer = nullptr;
-// Set once this thread's buffer was handed back; later spans are counted as
-// dropped instead of registering a buffer that nobody would reclaim.
-COMFYVN_PERF_VISIBLE inline thread_local bool t_retired = false;
 
 // ---------------------------------------------------------------------------
 // The registry.
@@ -308,8 +212,6 @@ class Registry {
     sites_.push_back(SiteInfo{"(frame)", "frame", "", "", 0, false});
     retired_.resize(sites_.size());
     hist_.resize(sites_.size());
-    pthread_atfork([] { registry_lock_for_fork(true); }, [] { registry_lock_for_fork(false); },
-                   [] { registry_after_fork_child(); });
   }
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -322,8 +224,8 @@ class Registry {
     return intern_locked(name, category, dynamic, file, function, line);
   }
 
-  ThreadBuffer* register_thread() {
-    auto* tb = new ThreadBuffer();
+  ThreadState* register_thread() {
+    auto* tb = new ThreadState();
     tb->accum = static_cast<SiteAccum*>(std::calloc(COMFYVN_PERF_MAX_SITES, sizeof(SiteAccum)));
     if (tb->accum == nullptr) {
       delete tb;
@@ -335,18 +237,17 @@ class Registry {
     if (threads_) threads_->prev = tb;
     threads_ = tb;
     ++threads_live_;
-    if (g_enabled.load(std::memory_order_relaxed)) start_collector_locked();
     return tb;
   }
 
   // Thread exit: fold the thread's exact totals and pending raw spans into the
   // collector's store, then free the buffer.
-  void retire(ThreadBuffer* tb) {
+  void retire(ThreadState* tb) {
     std::vector<RawSpan> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
       drain_locked(tb, batch);
-      const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
+      const std::uint32_t g = g_generation.load(kRelaxed);
       for (std::size_t id = 0; id < sites_.size(); ++id) {
         Totals t;
         if (load_accum(tb->accum[id], g, t)) retired_[id].add(t);
@@ -362,8 +263,6 @@ class Registry {
     deliver(batch);
   }
 
-  void count_late_drop() { late_dropped_.fetch_add(1, std::memory_order_relaxed); }
-
   // ---- collection ----
 
   // Drains every live ring into the histograms (and the span listener).
@@ -371,7 +270,7 @@ class Registry {
     std::vector<RawSpan> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (ThreadBuffer* tb = threads_; tb; tb = tb->next) drain_locked(tb, batch);
+      for (ThreadState* tb = threads_; tb; tb = tb->next) drain_locked(tb, batch);
     }
     deliver(batch);
   }
@@ -383,9 +282,9 @@ class Registry {
     collect();
     std::vector<SiteSnapshot> out;
     std::lock_guard<std::mutex> lock(mu_);
-    const std::uint32_t g = g_generation.load(std::memory_order_relaxed);
+    const std::uint32_t g = g_generation.load(kRelaxed);
     std::vector<Totals> sum(retired_);
-    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) {
+    for (ThreadState* tb = threads_; tb; tb = tb->next) {
       for (std::size_t id = 0; id < sites_.size(); ++id) {
         Totals t;
         if (load_accum(tb->accum[id], g, t)) sum[id].add(t);
@@ -415,7 +314,7 @@ class Registry {
     if (health) {
       health->spans_recorded = spans;
       health->marks_recorded = marks_recorded_;
-      health->dropped = dropped_ + late_dropped_.load(std::memory_order_relaxed);
+      health->dropped = dropped_ + g_late_dropped.load(kRelaxed);
       health->threads_live = threads_live_;
       health->threads_retired = threads_retired_;
       health->sites = sites_.size() - kFirstUserSiteId;
@@ -429,12 +328,12 @@ class Registry {
   // slots from the old generation are ignored and lazily zeroed by the owner.
   void reset() {
     std::lock_guard<std::mutex> lock(mu_);
-    g_generation.fetch_add(1, std::memory_order_acq_rel);
-    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) tb->ring_cursor = tb->ring.head();
+    g_generation.fetch_add(1, kAcqRel);
+    for (ThreadState* tb = threads_; tb; tb = tb->next) tb->ring_cursor = tb->ring.head();
     for (auto& t : retired_) t = Totals{};
     for (auto& h : hist_) h.clear();
     dropped_ = 0;
-    late_dropped_.store(0, std::memory_order_relaxed);
+    g_late_dropped.store(0, kRelaxed);
     marks_.clear();
     marks_recorded_ = 0;
   }
@@ -468,24 +367,37 @@ class Registry {
 
   void set_enabled(bool on) {
     if (on) {
-      g_enabled.store(true, std::memory_order_relaxed);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (threads_ != nullptr) start_collector_locked();
+      g_enabled.store(true, kRelaxed);
+      ensure_collector();
     } else {
-      g_enabled.store(false, std::memory_order_relaxed);
-      stop_collector();
+      g_enabled.store(false, kRelaxed);
+      collector_.stop();
       collect();
     }
   }
 
-  bool collector_running() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return collector_ != nullptr;
-  }
+  bool collector_running() const { return collector_.running(); }
 
   void set_collect_interval(std::chrono::milliseconds ms) {
-    std::lock_guard<std::mutex> lock(mu_);
-    collect_interval_ = ms;
+    collect_interval_ns_.store(std::chrono::nanoseconds(ms).count(), std::memory_order_relaxed);
+    collector_.reschedule();
+  }
+
+  // Starts the collector when the profiler is on and some thread records.
+  // Never called with the registry lock held: starting may reap a collector
+  // that stopped itself, and that one may still be waiting for the lock.
+  void ensure_collector() {
+    if (!g_enabled.load(kRelaxed) || collector_.running()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (threads_ == nullptr) return;
+    }
+    collector_.start([this] { collect(); },
+                     [this] {
+                       return std::chrono::nanoseconds(
+                           collect_interval_ns_.load(std::memory_order_relaxed));
+                     },
+                     /*tick_at_start=*/false);
   }
 
   // The JSON layer installs these; they run outside the lock, on the collector
@@ -537,22 +449,25 @@ class Registry {
     return id < sites_.size() ? sites_[id] : SiteInfo{};
   }
 
-  // Used by pthread_atfork handlers.
-  void fork_prepare() { mu_.lock(); }
-  void fork_parent() { mu_.unlock(); }
-  void fork_child() {
+  // The runtime's fork handler calls these (docs/architecture.md gives the
+  // lock order across parts).
+  void fork_prepare() {
+    mu_.lock();
+    collector_.fork_prepare();
+  }
+  void fork_parent() {
+    collector_.fork_parent();
     mu_.unlock();
-    // Threads do not survive fork: forget the collector without joining it.
-    collector_ = nullptr;
-    stop_ = false;
+  }
+  void fork_child() {
+    // Threads do not survive fork: the collector is forgotten, not joined.
+    collector_.fork_child();
     threads_live_ = 0;
-    for (ThreadBuffer* tb = threads_; tb; tb = tb->next) ++threads_live_;
+    for (ThreadState* tb = threads_; tb; tb = tb->next) ++threads_live_;
+    mu_.unlock();
   }
 
  private:
-  static void registry_lock_for_fork(bool prepare);
-  static void registry_after_fork_child();
-
   std::uint32_t intern_locked(std::string_view name, std::string_view category, bool dynamic,
                               const char* file, const char* function, std::uint32_t line) {
     std::string key;
@@ -581,7 +496,7 @@ class Registry {
     return id;
   }
 
-  void drain_locked(ThreadBuffer* tb, std::vector<RawSpan>& batch) {
+  void drain_locked(ThreadState* tb, std::vector<RawSpan>& batch) {
     const bool want = batch_wanted();
     tb->ring_cursor =
         tb->ring.drain(tb->ring_cursor, tb->thread_index, dropped_, [&](const RawSpan& s) {
@@ -605,42 +520,12 @@ class Registry {
     if (listener) listener(batch);
   }
 
-  void start_collector_locked() {
-    if (collector_ != nullptr) return;
-    stop_ = false;
-    collector_ = new std::thread([this] { collector_loop(); });
-  }
-
-  void stop_collector() {
-    std::thread* t = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      t = collector_;
-      collector_ = nullptr;
-      stop_ = true;
-    }
-    cv_.notify_all();
-    join_and_delete(t);
-  }
-
-  void collector_loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      cv_.wait_for(lock, collect_interval_);
-      if (stop_) break;
-      lock.unlock();
-      collect();
-      lock.lock();
-    }
-  }
-
   static constexpr std::size_t kMaxBatch = 8192;
 
   std::mutex mu_;
-  std::condition_variable cv_;
   std::mutex listener_mu_;
   std::mutex calib_mu_;
-  ThreadBuffer* threads_ = nullptr;
+  ThreadState* threads_ = nullptr;
   std::uint32_t next_thread_index_ = 1;
   std::uint64_t threads_live_ = 0;
   std::uint64_t threads_retired_ = 0;
@@ -652,13 +537,11 @@ class Registry {
   std::uint64_t dynamic_names_ = 0;
   std::uint64_t dynamic_folded_ = 0;
   std::uint64_t dropped_ = 0;
-  std::atomic<std::uint64_t> late_dropped_{0};
   std::vector<MarkRecord> marks_;
   std::size_t max_marks_ = COMFYVN_PERF_MAX_MARKS;
   std::uint64_t marks_recorded_ = 0;
-  std::thread* collector_ = nullptr;
-  bool stop_ = false;
-  std::chrono::milliseconds collect_interval_{20};
+  os::PeriodicWorker collector_;
+  std::atomic<std::int64_t> collect_interval_ns_{20'000'000};
   std::function<bool()> spans_wanted_;
   std::function<void(const std::vector<RawSpan>&)> span_listener_;
   std::uint64_t anchor_ticks_ = 0;
@@ -674,23 +557,12 @@ COMFYVN_PERF_VISIBLE inline Registry& registry() {
   return *r;
 }
 
-inline void Registry::registry_lock_for_fork(bool prepare) {
-  if (prepare) {
-    registry().fork_prepare();
-  } else {
-    registry().fork_parent();
-  }
-}
-inline void Registry::registry_after_fork_child() {
-  registry().fork_child();
-}
-
 // Hands the thread's buffer back when the thread exits.
 struct ThreadReaper {
-  ThreadBuffer* tb = nullptr;
+  ThreadState* tb = nullptr;
   ~ThreadReaper() {
     t_retired = true;
-    ThreadBuffer* b = tb;
+    ThreadState* b = tb;
     tb = nullptr;
     t_buffer = nullptr;
     if (b) registry().retire(b);
@@ -698,44 +570,40 @@ struct ThreadReaper {
 };
 COMFYVN_PERF_VISIBLE inline thread_local ThreadReaper t_reaper;
 
-COMFYVN_PERF_NOINLINE inline ThreadBuffer* register_this_thread() noexcept {
-  if (t_retired) return nullptr;
+// ---------------------------------------------------------------------------
+// The cold path behind the hot header's function table (core/thread_buffer.hpp).
+// ---------------------------------------------------------------------------
+namespace cold {
+
+inline ThreadBuffer* register_thread() noexcept {
   try {
-    ThreadBuffer* tb = registry().register_thread();
+    ThreadState* tb = registry().register_thread();
     if (tb == nullptr) return nullptr;
     t_reaper.tb = tb;
     t_buffer = tb;
+    registry().ensure_collector();
     return tb;
   } catch (...) {
     return nullptr;
   }
 }
 
-COMFYVN_PERF_ALWAYS_INLINE ThreadBuffer* this_thread_buffer() noexcept {
-  ThreadBuffer* tb = t_buffer;
-  if (COMFYVN_PERF_LIKELY(tb != nullptr)) return tb;
-  return register_this_thread();
-}
-
-COMFYVN_PERF_NOINLINE inline std::uint32_t register_site(const Site& site) noexcept {
+inline std::uint32_t register_site(const Site& site) noexcept {
   try {
     const std::uint32_t id =
         registry().intern(site.name, site.category, false, site.file, site.function, site.line);
-    site.id.store(id, std::memory_order_release);
+    site.id.store(id, kRelease);
     return id;
   } catch (...) {
     return kOtherSiteId;
   }
 }
 
-COMFYVN_PERF_ALWAYS_INLINE std::uint32_t site_id(const Site& site) noexcept {
-  const std::uint32_t id = site.id.load(std::memory_order_acquire);
-  if (COMFYVN_PERF_LIKELY(id != 0)) return id;
-  return register_site(site);
-}
-
-COMFYVN_PERF_NOINLINE inline std::uint32_t dynamic_site_id_slow(
-    ThreadBuffer* tb, std::uint64_t h, std::string_view name, std::string_view category) noexcept {
+inline std::uint32_t dynamic_site(ThreadBuffer* buffer, std::string_view name,
+                                  std::string_view category) noexcept {
+  auto* tb = static_cast<ThreadState*>(buffer);
+  const std::uint64_t h = DynNameCache::hash(name, category);
+  if (const std::uint32_t id = tb->dyn.find(h, name, category); id != 0) return id;
   try {
     const std::uint32_t id = registry().intern(name, category, true);
     // Folded names are cached too, up to a bound, so a flood of distinct
@@ -749,21 +617,27 @@ COMFYVN_PERF_NOINLINE inline std::uint32_t dynamic_site_id_slow(
   }
 }
 
-COMFYVN_PERF_ALWAYS_INLINE std::uint32_t dynamic_site_id(ThreadBuffer* tb, std::string_view name,
-                                                         std::string_view category) noexcept {
-  const std::uint64_t h = DynNameCache::hash(name, category);
-  const std::uint32_t id = tb->dyn.find(h, name, category);
-  if (COMFYVN_PERF_LIKELY(id != 0)) return id;
-  return dynamic_site_id_slow(tb, h, name, category);
+inline void mark(std::string_view name, std::string_view category, std::uint64_t ticks) noexcept {
+  try {
+    registry().add_mark(MarkRecord{std::string(name), std::string(category), "", ticks});
+  } catch (...) {
+  }
 }
 
-// COMFYVN_ENABLE_PERF=1 switches the profiler on from the first scope, before
-// anything else is initialised. Only reads the environment; starts no thread.
-inline bool bootstrap_from_environment() noexcept {
-  const char* v = std::getenv("COMFYVN_ENABLE_PERF");
-  if (env_flag_true(v)) g_enabled.store(true, std::memory_order_relaxed);
+inline constexpr ColdPath kTable{&register_thread, &register_site, &dynamic_site, &mark};
+
+// Installs the table unless a module loaded earlier did, and applies
+// COMFYVN_ENABLE_PERF=1 from the first scope on. Reads the environment and
+// stores two pointers; starts no thread.
+inline bool install() noexcept {
+  const ColdPath* none = nullptr;
+  g_cold.compare_exchange_strong(none, &kTable, kAcqRel);
+  if (os::env_flag_true(std::getenv("COMFYVN_ENABLE_PERF"))) g_enabled.store(true, kRelaxed);
   return true;
 }
-COMFYVN_PERF_VISIBLE inline const bool g_bootstrapped = bootstrap_from_environment();
+
+}  // namespace cold
+
+COMFYVN_PERF_VISIBLE inline const bool g_cold_installed = cold::install();
 
 }  // namespace comfyvn::perf::detail

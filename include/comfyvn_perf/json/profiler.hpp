@@ -1,0 +1,121 @@
+// comfyvn_perf — JSON views of the profiler's structs (contract §4 shapes).
+#pragma once
+
+#include <algorithm>  // stable_sort
+#include <cstddef>    // size_t
+#include <utility>    // move
+#include <vector>     // rows
+
+#include <boost/json.hpp>
+
+#include "../profiler/types.hpp"
+
+namespace comfyvn::perf {
+
+// Aggregate entry: {name, category, count, total_ms, avg_ms, max_ms,
+// p50_ms, p95_ms, p99_ms, total_kb, max_kb, avg_kb, last_timestamp}.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
+  jv = boost::json::object{{"name", a.name},
+                           {"category", a.category},
+                           {"count", a.count},
+                           {"total_ms", a.total_ms},
+                           {"avg_ms", a.avg_ms},
+                           {"max_ms", a.max_ms},
+                           {"p50_ms", a.p50_ms},
+                           {"p95_ms", a.p95_ms},
+                           {"p99_ms", a.p99_ms},
+                           {"total_kb", a.total_kb},
+                           {"max_kb", a.max_kb},
+                           {"avg_kb", a.avg_kb},
+                           {"last_timestamp", a.last_timestamp}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f) {
+  jv = boost::json::object{
+      {"count", f.count}, {"avg_ms", f.avg_ms}, {"p95_ms", f.p95_ms}, {"max_ms", f.max_ms}};
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
+                       const CategoryTotals& c) {
+  jv = boost::json::object{
+      {"count", c.count}, {"total_ms", c.total_ms}, {"total_kb", c.total_kb}, {"sites", c.sites}};
+}
+
+// {name, category, timestamp, metadata}; metadata is {} when none was given.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Mark& m) {
+  boost::json::value meta = boost::json::object{};
+  if (!m.metadata_json.empty()) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(m.metadata_json, ec);
+    if (!ec && v.is_object()) meta = std::move(v);
+  }
+  jv = boost::json::object{{"name", m.name},
+                           {"category", m.category},
+                           {"timestamp", m.timestamp},
+                           {"metadata", std::move(meta)}};
+}
+
+namespace json {
+
+// The first `limit` rows by total_ms, or by total_kb with `by_memory`,
+// descending (ties keep the order of `rows`).
+inline boost::json::array top_rows(std::vector<Aggregate> rows, std::size_t limit,
+                                   bool by_memory) {
+  if (by_memory) {
+    std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
+      return x.total_kb > y.total_kb;
+    });
+  } else {
+    std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
+      return x.total_ms > y.total_ms;
+    });
+  }
+  boost::json::array out;
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i)
+    out.push_back(boost::json::value_from(rows[i]));
+  return out;
+}
+
+// The dashboard: {top_time, top_memory, aggregates, categories, marks,
+// spans_recorded, dropped, timestamp, frames?}.
+inline boost::json::object dashboard(const ProfilerSnapshot& s, std::size_t limit) {
+  boost::json::array all;
+  all.reserve(s.rows.size());
+  for (const auto& r : s.rows) all.push_back(boost::json::value_from(r));
+  boost::json::object categories;
+  for (const auto& [name, totals] : s.categories) categories[name] = boost::json::value_from(totals);
+  boost::json::array marks;
+  marks.reserve(s.marks.size());
+  for (const auto& m : s.marks) marks.push_back(boost::json::value_from(m));
+  boost::json::object out{{"top_time", top_rows(s.rows, limit, false)},
+                          {"top_memory", top_rows(s.rows, limit, true)},
+                          {"aggregates", std::move(all)},
+                          {"categories", std::move(categories)},
+                          {"marks", std::move(marks)},
+                          {"spans_recorded", s.counters.spans_recorded},
+                          {"dropped", s.counters.dropped},
+                          {"timestamp", s.timestamp}};
+  if (s.frames.count > 0) out["frames"] = boost::json::value_from(s.frames);
+  return out;
+}
+
+// Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
+// top_memory, timestamp, enabled, threads, dynamic_names}.
+inline boost::json::object health(const ProfilerSnapshot& s, std::size_t limit) {
+  const ProfilerCounters& c = s.counters;
+  return boost::json::object{
+      {"spans_recorded", c.spans_recorded},
+      {"marks_recorded", c.marks_recorded},
+      {"dropped", c.dropped},
+      {"top_time", top_rows(s.rows, limit, false)},
+      {"top_memory", top_rows(s.rows, limit, true)},
+      {"timestamp", s.timestamp},
+      {"enabled", s.enabled},
+      {"threads", boost::json::object{{"live", c.threads_live}, {"exited", c.threads_exited}}},
+      {"dynamic_names",
+       boost::json::object{{"interned", c.dynamic_names}, {"folded", c.dynamic_folded}}}};
+}
+
+}  // namespace json
+
+}  // namespace comfyvn::perf

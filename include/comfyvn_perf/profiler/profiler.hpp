@@ -1,0 +1,311 @@
+// comfyvn_perf — PerfProfiler: the reading face of the recorded spans.
+//
+// Every read first collects the pending data of all threads, so it reflects
+// every span that ended before the call, including spans of threads that have
+// exited. Results are plain structs (profiler/types.hpp); the JSON views of
+// dashboard() and health() come from json/profiler.hpp. Events leave through
+// a sink that the runtime connects to the hook bus; this part knows no bus.
+#pragma once
+
+#include <algorithm>    // min, sort
+#include <cstddef>      // size_t
+#include <cstdint>      // uint64_t
+#include <functional>   // event sink
+#include <memory>       // shared_ptr: a sink outlives its replacement while it runs
+#include <mutex>        // sink swap
+#include <string>       // names
+#include <string_view>  // API arguments
+#include <utility>      // move
+#include <vector>       // aggregates
+
+#include <boost/json.hpp>
+
+#include "../config.hpp"
+#include "../core/scope.hpp"
+#include "../json/profiler.hpp"
+#include "../os/time.hpp"
+#include "events.hpp"
+#include "registry.hpp"
+#include "types.hpp"
+
+namespace comfyvn::perf {
+
+class PerfProfiler {
+ public:
+  using Metadata = boost::json::object;
+  // Receives {trigger, payload} for every event (kProfilerEvent's triggers).
+  using EventSink = std::function<void(std::string_view trigger, boost::json::object payload)>;
+  // Says whether anyone listens; events are not even built otherwise.
+  using EventInterest = std::function<bool()>;
+  // Adds fields to health() (the runtime adds the hook bus's counters).
+  using HealthExtension = std::function<void(boost::json::object&)>;
+
+  // RAII scope with a runtime name (the form of PERF_SCOPE_DYN that carries
+  // metadata). Metadata, when given, travels with the span's event.
+  class ProfileScope {
+   public:
+    ProfileScope(PerfProfiler& p, std::string_view name, std::string_view category,
+                 Metadata metadata)
+        : profiler_(&p), scope_(name, category) {
+      if (!metadata.empty() && scope_.active()) {
+        name_ = std::string(name);
+        category_ = std::string(category);
+        metadata_ = std::move(metadata);
+        start_ = os::epoch_now();
+      }
+    }
+    ~ProfileScope() {
+      if (name_.empty()) return;
+      try {
+        profiler_->emit_annotated(name_, category_, (os::epoch_now() - start_) * 1e3, metadata_);
+      } catch (...) {
+      }
+    }
+    ProfileScope(const ProfileScope&) = delete;
+    ProfileScope& operator=(const ProfileScope&) = delete;
+    bool active() const noexcept { return scope_.active(); }
+
+   private:
+    PerfProfiler* profiler_;
+    Scope scope_;
+    std::string name_, category_;
+    Metadata metadata_;
+    double start_ = 0;
+  };
+
+  PerfProfiler() {
+    detail::registry().set_span_listener([this] { return wants_events(); },
+                                         [this](const std::vector<RawSpan>& b) { emit_batch(b); });
+  }
+  PerfProfiler(const PerfProfiler&) = delete;
+  PerfProfiler& operator=(const PerfProfiler&) = delete;
+
+  // ---- switch ----
+  bool enabled() const noexcept { return detail::g_enabled.load(detail::kRelaxed); }
+  void set_enabled(bool on) { detail::registry().set_enabled(on); }
+
+  // ---- events ----
+
+  // Where events go. An empty `interest` means "always wanted"; an empty
+  // sink emits nothing.
+  void set_event_sink(EventSink sink, EventInterest interest = {}) {
+    auto s = std::make_shared<const Sink>(Sink{std::move(sink), std::move(interest)});
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    sink_ = std::move(s);
+  }
+
+  void set_health_extension(HealthExtension extension) {
+    auto e = std::make_shared<const HealthExtension>(std::move(extension));
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    health_extension_ = std::move(e);
+  }
+
+  // ---- recording ----
+  ProfileScope profile(std::string_view name, std::string_view category = "general",
+                       Metadata metadata = {}) {
+    return ProfileScope(*this, name, category, std::move(metadata));
+  }
+
+  // Records a span measured elsewhere (ending now). Returns false while the
+  // profiler is disabled or the duration is not a finite value >= 0.
+  bool record_span(std::string_view name, std::string_view category, double duration_ms,
+                   Metadata metadata = {}, double memory_kb = 0.0) {
+    if (!enabled() || !(duration_ms >= 0) || duration_ms > 1e12 || !(memory_kb >= 0) ||
+        memory_kb > 1e15) {
+      return false;
+    }
+    detail::ThreadBuffer* tb = detail::this_thread_buffer();
+    if (tb == nullptr) return false;
+    auto& reg = detail::registry();
+    const std::uint32_t id = detail::dynamic_site_id(tb, name, category);
+    const auto ticks = static_cast<std::uint64_t>(duration_ms * 1e6 / reg.ns_per_tick());
+    const std::uint64_t end = DefaultClock::now();
+    tb->record(id, end - std::min(ticks, end), end, static_cast<std::uint64_t>(memory_kb * 1024.0));
+    if (!metadata.empty()) emit_annotated(name, category, duration_ms, metadata);
+    return true;
+  }
+
+  // An instant mark; returns it as {name, category, timestamp, metadata}.
+  boost::json::object mark(std::string_view name, std::string_view category = "general",
+                           Metadata metadata = {}) {
+    detail::MarkRecord m{std::string(name), std::string(category),
+                         metadata.empty() ? std::string() : boost::json::serialize(metadata),
+                         DefaultClock::now()};
+    auto& reg = detail::registry();
+    const double ts = reg.ticks_to_epoch(m.ticks);
+    if (enabled()) reg.add_mark(std::move(m));
+    boost::json::object out{{"name", std::string(name)},
+                            {"category", std::string(category)},
+                            {"timestamp", ts},
+                            {"metadata", std::move(metadata)}};
+    if (enabled()) emit(profiler_events::kMarkEmitted, [&] { return out; });
+    return out;
+  }
+
+  // ---- reading ----
+
+  // Every site with at least one span, by total_ms descending.
+  std::vector<Aggregate> aggregates() { return take_snapshot(false).rows; }
+
+  // Rows, categories, marks, frames and counters at one moment.
+  ProfilerSnapshot snapshot() { return take_snapshot(true); }
+
+  // Top entries by "time" (total_ms) or "memory" (total_kb), descending.
+  boost::json::array top_offenders(std::size_t limit = 5, std::string_view by = "time") {
+    return json::top_rows(aggregates(), limit, by == "memory");
+  }
+
+  boost::json::object dashboard(std::size_t limit = 5) {
+    boost::json::object out = json::dashboard(take_snapshot(true), limit);
+    emit(profiler_events::kSnapshotGenerated, [&] {
+      return boost::json::object{{"spans_recorded", out.at("spans_recorded")},
+                                 {"top_time", out.at("top_time")},
+                                 {"limit", limit}};
+    });
+    return out;
+  }
+
+  boost::json::object health(std::size_t limit = 5) {
+    boost::json::object out = json::health(take_snapshot(false), limit);
+    std::shared_ptr<const HealthExtension> extension;
+    {
+      std::lock_guard<std::mutex> lock(sink_mu_);
+      extension = health_extension_;
+    }
+    if (extension && *extension) (*extension)(out);
+    return out;
+  }
+
+  // Frame-time statistics from PERF_FRAME(); count 0 when no frame was marked.
+  FrameStats frames() { return take_snapshot(false).frames; }
+
+  // Clears spans, marks and counters. Safe while other threads record.
+  void reset() {
+    detail::registry().reset();
+    emit(profiler_events::kReset, [] { return boost::json::object{{"timestamp", os::epoch_now()}}; });
+  }
+
+  // Newest marks kept (default COMFYVN_PERF_MAX_MARKS).
+  void set_max_marks(std::size_t n) { detail::registry().set_max_marks(n); }
+  // Distinct PERF_SCOPE_DYN names before "(other)" (default COMFYVN_PERF_MAX_DYNAMIC_NAMES).
+  void set_max_dynamic_names(std::size_t n) { detail::registry().set_max_dynamic_names(n); }
+
+ private:
+  struct Sink {
+    EventSink emit;
+    EventInterest interest;
+  };
+
+  std::shared_ptr<const Sink> sink() const {
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    return sink_;
+  }
+
+  bool wants_events() const {
+    const auto s = sink();
+    return s && s->emit && (!s->interest || s->interest());
+  }
+
+  // Builds the payload only when someone listens.
+  template <class MakePayload>
+  void emit(std::string_view trigger, MakePayload&& make) {
+    const auto s = sink();
+    if (!s || !s->emit || (s->interest && !s->interest())) return;
+    s->emit(trigger, make());
+  }
+
+  ProfilerSnapshot take_snapshot(bool with_marks) {
+    auto& reg = detail::registry();
+    std::vector<detail::SiteInfo> infos;
+    detail::Health h;
+    const auto sites = reg.snapshot_sites(&infos, &h);
+    const double ms = reg.ns_per_tick() / 1e6;
+    ProfilerSnapshot out;
+    out.rows.reserve(sites.size());
+    for (const auto& s : sites) {
+      const auto& t = s.totals;
+      if (s.id == detail::kFrameSiteId) {
+        out.frames.count = t.count;
+        out.frames.avg_ms = static_cast<double>(t.total) / t.count * ms;
+        out.frames.p95_ms = s.p95 * ms;
+        out.frames.max_ms = static_cast<double>(t.max) * ms;
+        continue;
+      }
+      Aggregate a;
+      a.name = infos[s.id].name;
+      a.category = infos[s.id].category;
+      a.count = t.count;
+      a.total_ms = static_cast<double>(t.total) * ms;
+      a.avg_ms = a.total_ms / static_cast<double>(t.count);
+      a.max_ms = static_cast<double>(t.max) * ms;
+      a.min_ms = static_cast<double>(t.min) * ms;
+      a.p50_ms = s.p50 * ms;
+      a.p95_ms = s.p95 * ms;
+      a.p99_ms = s.p99 * ms;
+      a.total_kb = static_cast<double>(t.mem_total) / 1024.0;
+      a.max_kb = static_cast<double>(t.mem_max) / 1024.0;
+      a.avg_kb = a.total_kb / static_cast<double>(t.count);
+      a.last_timestamp = reg.ticks_to_epoch(t.last_end);
+      out.rows.push_back(std::move(a));
+    }
+    std::sort(out.rows.begin(), out.rows.end(),
+              [](const Aggregate& x, const Aggregate& y) { return x.total_ms > y.total_ms; });
+    for (const auto& r : out.rows) {
+      CategoryTotals& c = out.categories[r.category];
+      c.count += r.count;
+      c.total_ms += r.total_ms;
+      c.total_kb += r.total_kb;
+      ++c.sites;
+    }
+    if (with_marks) {
+      for (const auto& m : reg.marks())
+        out.marks.push_back(Mark{m.name, m.category, reg.ticks_to_epoch(m.ticks), m.metadata_json});
+    }
+    out.counters = ProfilerCounters{h.spans_recorded, h.marks_recorded,  h.dropped,
+                                    h.threads_live,   h.threads_retired, h.dynamic_names,
+                                    h.dynamic_folded};
+    out.enabled = enabled();
+    out.timestamp = os::epoch_now();
+    return out;
+  }
+
+  void emit_batch(const std::vector<RawSpan>& batch) {
+    emit(profiler_events::kSpanRecorded, [&] {
+      auto& reg = detail::registry();
+      const double ms = reg.ns_per_tick() / 1e6;
+      boost::json::array spans;
+      spans.reserve(batch.size());
+      for (const auto& s : batch) {
+        const detail::SiteInfo info = reg.site_info(s.site_id);
+        spans.push_back(boost::json::object{
+            {"name", info.name},
+            {"category", info.category},
+            {"duration_ms", static_cast<double>(s.duration_ticks) * ms},
+            {"memory_kb", static_cast<double>(s.alloc_bytes) / 1024.0},
+            {"thread", s.thread_index},
+            {"timestamp", reg.ticks_to_epoch(s.start_ticks + s.duration_ticks)}});
+      }
+      const std::size_t n = spans.size();
+      return boost::json::object{{"count", n}, {"spans", std::move(spans)}};
+    });
+  }
+
+  void emit_annotated(std::string_view name, std::string_view category, double duration_ms,
+                      const Metadata& metadata) {
+    emit(profiler_events::kSpanRecorded, [&] {
+      boost::json::array spans;
+      spans.push_back(boost::json::object{{"name", std::string(name)},
+                                          {"category", std::string(category)},
+                                          {"duration_ms", duration_ms},
+                                          {"metadata", metadata},
+                                          {"timestamp", os::epoch_now()}});
+      return boost::json::object{{"count", 1}, {"spans", std::move(spans)}};
+    });
+  }
+
+  mutable std::mutex sink_mu_;
+  std::shared_ptr<const Sink> sink_;
+  std::shared_ptr<const HealthExtension> health_extension_;
+};
+
+}  // namespace comfyvn::perf

@@ -1,0 +1,71 @@
+// comfyvn_perf — what the profiler reports, as plain structs.
+//
+// The data model knows nothing of its wire format: <comfyvn_perf/json/profiler.hpp>
+// converts these to JSON.
+#pragma once
+
+#include <cstdint>  // uint64_t
+#include <map>      // categories by name
+#include <string>   // names
+#include <vector>   // rows, marks
+
+namespace comfyvn::perf {
+
+// One row of the dashboard: exact count/total/max, percentiles from the
+// log-linear histogram of the spans the collector saw.
+struct Aggregate {
+  std::string name;
+  std::string category;
+  std::uint64_t count = 0;
+  double total_ms = 0, avg_ms = 0, max_ms = 0, min_ms = 0;
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+  double total_kb = 0, max_kb = 0, avg_kb = 0;
+  double last_timestamp = 0;
+};
+
+// Frame-time statistics from PERF_FRAME(); count 0 when no frame was marked.
+struct FrameStats {
+  std::uint64_t count = 0;
+  double avg_ms = 0, p95_ms = 0, max_ms = 0;
+};
+
+// The sites of one category, summed.
+struct CategoryTotals {
+  std::uint64_t count = 0;
+  double total_ms = 0;
+  double total_kb = 0;
+  std::uint64_t sites = 0;
+};
+
+// One instant mark as kept by the profiler.
+struct Mark {
+  std::string name;
+  std::string category;
+  double timestamp = 0;        // epoch seconds
+  std::string metadata_json;  // a serialised object, "" when none
+};
+
+// Counters of the recording machinery.
+struct ProfilerCounters {
+  std::uint64_t spans_recorded = 0;  // since the last reset, frames excluded
+  std::uint64_t marks_recorded = 0;
+  std::uint64_t dropped = 0;  // spans overwritten before collection or without a buffer
+  std::uint64_t threads_live = 0;
+  std::uint64_t threads_exited = 0;
+  std::uint64_t dynamic_names = 0;   // interned PERF_SCOPE_DYN names
+  std::uint64_t dynamic_folded = 0;  // names folded into "(other)"
+};
+
+// Everything the dashboard shows, taken at one moment. `rows` is sorted by
+// total_ms, descending.
+struct ProfilerSnapshot {
+  std::vector<Aggregate> rows;
+  std::map<std::string, CategoryTotals> categories;
+  std::vector<Mark> marks;
+  FrameStats frames;
+  ProfilerCounters counters;
+  bool enabled = false;
+  double timestamp = 0;
+};
+
+}  // namespace comfyvn::perf
