@@ -12,6 +12,7 @@
 // Prints one JSON report {ts, profile, base, pass, flags, routes, files, notes}
 // and exits 0 on pass, 2 on fail.
 #include <comfyvn_perf/http.hpp>
+#include <comfyvn_perf/os/time.hpp>
 
 #include <fmt/core.h>
 #include <boost/asio/connect.hpp>
@@ -134,7 +135,7 @@ bool file_exists(const std::string& path) {
 }
 
 [[noreturn]] void fail_usage(const std::string& why) {
-  const json::object report{{"ts", perf::detail::epoch_now()},
+  const json::object report{{"ts", perf::os::epoch_now()},
                             {"profile", nullptr},
                             {"base", nullptr},
                             {"pass", false},
@@ -254,7 +255,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const json::object report{{"ts", perf::detail::epoch_now()},
+  const json::object report{{"ts", perf::os::epoch_now()},
                             {"profile", profile},
                             {"base", base},
                             {"pass", pass},

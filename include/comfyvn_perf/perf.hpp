@@ -1,11 +1,16 @@
-// comfyvn_perf — umbrella header: hot path, profiler, budgets, flags, hooks.
-// The HTTP adapter is separate: <comfyvn_perf/http.hpp>.
+// comfyvn_perf — umbrella header: hot path, profiler, budgets, flags, hooks,
+// and the process-wide objects that connect them. The HTTP adapter is
+// separate: <comfyvn_perf/http.hpp>.
 #pragma once
 
-#include "alloc.hpp"
-#include "budget.hpp"
-#include "config.hpp"
-#include "flags.hpp"
-#include "hooks.hpp"
-#include "profiler.hpp"
-#include "scope.hpp"
+#include "budget/manager.hpp"      // IWYU pragma: export
+#include "config.hpp"              // IWYU pragma: export
+#include "core/alloc.hpp"          // IWYU pragma: export
+#include "flags/flags.hpp"         // IWYU pragma: export
+#include "hooks/anonymize.hpp"     // IWYU pragma: export
+#include "hooks/bus.hpp"           // IWYU pragma: export
+#include "json/metrics.hpp"        // IWYU pragma: export
+#include "metrics/provider.hpp"    // IWYU pragma: export
+#include "profiler/profiler.hpp"   // IWYU pragma: export
+#include "runtime/singletons.hpp"  // IWYU pragma: export
+#include "scope.hpp"               // IWYU pragma: export

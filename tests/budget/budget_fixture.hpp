@@ -1,8 +1,9 @@
 // A BudgetManager of its own per test, driven by chosen metrics, a clock the
-// test moves by hand and an event sink that records what would reach hooks.
+// test moves by hand and an event sink that records what the runtime would
+// hand on to hooks.
 #pragma once
 
-#include <comfyvn_perf/budget.hpp>
+#include <comfyvn_perf/budget/manager.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -71,7 +72,7 @@ struct Fixture {
   }
 };
 
-// "prefix" + number, built by appending (see BudgetManager::concat).
+// "prefix" + number, built by appending (see AdmissionQueue::concat).
 inline std::string numbered(std::string prefix, std::uint64_t n) {
   return prefix.append(std::to_string(n));
 }

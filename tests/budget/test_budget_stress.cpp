@@ -1,7 +1,7 @@
 // Four threads x 10,000 mixed BudgetManager operations, with the sampler
 // thread running, re-entrant unload handlers and pins held across calls;
 // then the state must still be consistent. Also runs under ThreadSanitizer.
-#include <comfyvn_perf/budget.hpp>
+#include <comfyvn_perf/budget/manager.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Feature flags: sources and precedence, bad files, the settings toggle,
 // reloading, and the subsystems they drive.
-#include <comfyvn_perf/flags.hpp>
+#include <comfyvn_perf/flags/flags.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -691,4 +693,152 @@ TEST_CASE("to_json describes the flags and their sources", "[flags]") {
   CHECK(j.at("env_override").is_null());
   CHECK(j.at("config_path").as_string() == config);
   CHECK(j.at("problems").as_array().empty());
+}
+
+TEST_CASE("on_change tells listeners about each switch that changed", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  write_text(config, features(R"("enable_perf": false)"));
+  Flags f(config, "");
+  std::vector<comfyvn::perf::FlagChange> seen;
+  auto sub = f->on_change([&](const comfyvn::perf::FlagChange& c) { seen.push_back(c); });
+  REQUIRE(sub);
+  CHECK(seen.empty());  // all off: no change from "off" to report
+
+  write_text(config, features(R"("enable_perf_budgets": true)"));
+  REQUIRE(f->reload());
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].budgets_enabled);
+  CHECK(seen[0].budgets_changed);
+  CHECK_FALSE(seen[0].profiler_enabled);
+  CHECK_FALSE(seen[0].profiler_changed);
+  CHECK(seen[0].values.enable_perf_budgets);
+  CHECK_FALSE(seen[0].values.enable_perf);
+
+  REQUIRE(f->reload());  // nothing changed: nothing to tell
+  CHECK(seen.size() == 1);
+
+  REQUIRE(f->set_perf_enabled(true));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1].profiler_changed);
+  CHECK_FALSE(seen[1].budgets_changed);  // budgets were on already
+  CHECK(seen[1].values.enable_perf);
+
+  // A listener that subscribes now hears the current state as a change from off.
+  int late_calls = 0;
+  comfyvn::perf::FlagChange late_change;
+  auto late = f->on_change([&](const comfyvn::perf::FlagChange& c) {
+    ++late_calls;
+    late_change = c;
+  });
+  CHECK(late_calls == 1);
+  CHECK(late_change.budgets_changed);
+  CHECK(late_change.profiler_changed);
+  CHECK(seen.size() == 2);  // the first listener had nothing new
+
+  sub.reset();
+  CHECK_FALSE(sub);
+  REQUIRE(f->set_perf_enabled(false));
+  CHECK(seen.size() == 2);
+  CHECK(late_calls == 2);
+  CHECK_FALSE(late_change.budgets_enabled);
+  CHECK_FALSE(late_change.profiler_enabled);
+
+  // An empty listener gives an empty handle.
+  CHECK_FALSE(f->on_change({}));
+}
+
+TEST_CASE("a flag listener may read and change the flags and unsubscribe itself", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  Flags f(config, "");
+  f->set_check_interval(std::chrono::milliseconds(0));
+  std::vector<bool> profiler_states;
+  comfyvn::perf::FlagSubscription self;
+  self = f->on_change([&](const comfyvn::perf::FlagChange& c) {
+    profiler_states.push_back(c.profiler_enabled);
+    CHECK(f->perf_enabled() == c.values.enable_perf);  // reading from inside is fine
+    if (c.profiler_enabled) {
+      // Turning it back off from inside: delivered after this call returns.
+      REQUIRE(f->set_perf_enabled(false));
+    } else {
+      self.reset();
+    }
+  });
+  REQUIRE(f->set_perf_enabled(true));
+  CHECK(profiler_states == std::vector<bool>{true, false});
+  CHECK_FALSE(f->perf_enabled());
+  CHECK_FALSE(self);
+  REQUIRE(f->set_perf_enabled(true));
+  CHECK(profiler_states.size() == 2);  // unsubscribed
+}
+
+TEST_CASE("a flag listener that throws is logged and the others still hear", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  Flags f(config, "");
+  auto bad = f->on_change(
+      [](const comfyvn::perf::FlagChange&) { throw std::runtime_error("listener broke"); });
+  int good_calls = 0;
+  auto good = f->on_change([&](const comfyvn::perf::FlagChange&) { ++good_calls; });
+  f.messages.clear();
+  REQUIRE(f->set_perf_enabled(true));
+  CHECK(good_calls == 1);
+  bool logged = false;
+  for (const auto& m : f.messages) logged = logged || m.find("listener broke") != std::string::npos;
+  CHECK(logged);
+}
+
+TEST_CASE("unsubscribing waits for a listener running on another thread", "[flags][concurrency]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  Flags f(config, "");
+  std::atomic<bool> entered{false}, release{false}, finished{false};
+  auto sub = f->on_change([&](const comfyvn::perf::FlagChange&) {
+    entered.store(true);
+    while (!release.load()) std::this_thread::yield();
+    finished.store(true);
+  });
+  std::atomic<bool> toggled{false};  // Catch's assertions belong to the main thread
+  std::thread toggler([&] { toggled.store(f->set_perf_enabled(true)); });
+  while (!entered.load()) std::this_thread::yield();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release.store(true);
+  });
+  sub.reset();
+  CHECK(finished.load());
+  toggler.join();
+  releaser.join();
+  CHECK(toggled.load());
+}
+
+TEST_CASE("drive_subsystems lets a FeatureFlags of your own switch the subsystems", "[flags]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  auto& global = feature_flags();  // it drives them too: keep it off and quiet
+  global.set_log_sink([](std::string_view) {});
+  global.use_config_files({dir / "global.json", ""});
+  REQUIRE_FALSE(perf_profiler().enabled());
+  REQUIRE_FALSE(budget_manager().enabled());
+
+  Flags f(config, "");
+  write_text(config, features(R"("enable_perf_profiler_dashboard": true)"));
+  REQUIRE(f->reload());
+  CHECK_FALSE(perf_profiler().enabled());  // not driving yet
+  f->drive_subsystems(true);               // the first drive counts as a change from off
+  CHECK(perf_profiler().enabled());
+  CHECK_FALSE(budget_manager().enabled());
+  f->drive_subsystems(false);
+  write_text(config, features(R"("enable_perf_profiler_dashboard": false)"));
+  REQUIRE(f->reload());
+  CHECK(perf_profiler().enabled());  // not driven any more
+  f->drive_subsystems(true);         // catches up with the change it missed
+  CHECK_FALSE(perf_profiler().enabled());
+  f->drive_subsystems(false);
 }

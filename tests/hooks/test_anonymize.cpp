@@ -1,5 +1,5 @@
 // Anonymisation of hook payloads: secrets, paths, credentials, caps.
-#include <comfyvn_perf/anonymize.hpp>
+#include <comfyvn_perf/hooks/anonymize.hpp>
 
 #include <catch2/catch.hpp>
 

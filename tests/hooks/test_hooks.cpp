@@ -1,6 +1,6 @@
 // Hooks: dispatcher thread, ordering, bounded queue, errors, flush,
 // subscription lifetime, and the profiler / budget manager as emitters.
-#include <comfyvn_perf/hooks.hpp>
+#include <comfyvn_perf/hooks/bus.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -75,7 +75,7 @@ TEST_CASE("events arrive on the dispatcher thread as {trigger, payload, timestam
   Collector c;
   auto sub = h.subscribe("test.envelope", c.callback());
   REQUIRE(sub);
-  const double before = comfyvn::perf::detail::epoch_now();
+  const double before = comfyvn::perf::os::epoch_now();
   h.emit("test.envelope", "thing.happened",
          {{"n", 1}, {"file", "/home/alice/scene.png"}, {"password", "hunter2"}});
   h.flush();
@@ -86,7 +86,7 @@ TEST_CASE("events arrive on the dispatcher thread as {trigger, payload, timestam
   CHECK(e.at("trigger").as_string() == "thing.happened");
   const double ts = e.at("timestamp").as_double();
   CHECK(ts >= before);
-  CHECK(ts <= comfyvn::perf::detail::epoch_now());
+  CHECK(ts <= comfyvn::perf::os::epoch_now());
   const json::object& p = e.at("payload").as_object();
   CHECK(p.at("n").as_int64() == 1);
   CHECK(p.at("password").as_string() == "[redacted]");
@@ -344,6 +344,82 @@ TEST_CASE("has_subscribers is per event name", "[hooks]") {
   auto p = h.subscribe(std::string(kProfilerEvent), [](const json::object&) {});
   CHECK(h.has_subscribers(kProfilerEvent));
   CHECK_FALSE(h.has_subscribers(kBudgetEvent));
+}
+
+TEST_CASE("any event name gets the lock-free subscriber check", "[hooks]") {
+  Hooks h;
+  // A topic taken before anyone subscribes sees later subscriptions.
+  const Hooks::Topic early = h.topic("mod.level_loaded");
+  CHECK_FALSE(early.has_subscribers());
+  auto a = h.subscribe("mod.level_loaded", [](const json::object&) {});
+  auto b = h.subscribe("mod.level_loaded", [](const json::object&) {});
+  const Hooks::Topic late = h.topic("mod.level_loaded");
+  CHECK(early.has_subscribers());
+  CHECK(late.has_subscribers());
+  CHECK(h.has_subscribers("mod.level_loaded"));
+  CHECK_FALSE(h.has_subscribers("mod.level_loade"));  // a prefix is another name
+  CHECK_FALSE(h.has_subscribers(""));
+  a.reset();
+  CHECK(early.has_subscribers());
+  b.reset();
+  CHECK_FALSE(early.has_subscribers());
+  CHECK_FALSE(late.has_subscribers());
+  CHECK_FALSE(h.has_subscribers("mod.level_loaded"));
+  CHECK_FALSE(Hooks::Topic().has_subscribers());
+}
+
+TEST_CASE("more event names than the counter table holds still work", "[hooks]") {
+  Hooks h;
+  std::vector<Subscription> subs;
+  std::atomic<int> calls{0};
+  const int names = 300;  // well past the table's room
+  for (int i = 0; i < names; ++i) {
+    subs.push_back(h.subscribe("many." + std::to_string(i), [&](const json::object&) { ++calls; }));
+  }
+  for (int i = 0; i < names; ++i) {
+    const std::string name = "many." + std::to_string(i);
+    REQUIRE(h.has_subscribers(name));
+    REQUIRE(h.topic(name).has_subscribers());
+    h.emit(name, "t", {});
+  }
+  CHECK_FALSE(h.has_subscribers("many.absent"));
+  CHECK_FALSE(h.topic("many.absent").has_subscribers());
+  h.flush();
+  CHECK(calls.load() == names);
+  subs.clear();
+  for (int i = 0; i < names; ++i) REQUIRE_FALSE(h.has_subscribers("many." + std::to_string(i)));
+}
+
+TEST_CASE("subscribing from many threads keeps the per-name counts exact", "[hooks][concurrency]") {
+  Hooks h;
+  const Hooks::Topic topic = h.topic("busy");
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  auto keep = h.subscribe("other", [](const json::object&) {});
+  std::thread reader([&] {
+    while (!stop.load()) {
+      // "other" always has a subscriber below; "busy" may or may not.
+      if (!h.has_subscribers("other")) wrong.fetch_add(1);
+      (void)topic.has_subscribers();
+      (void)h.has_subscribers("busy");
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        auto s = h.subscribe(i % 2 ? "busy" : "name." + std::to_string(t * 1000 + i % 50),
+                             [](const json::object&) {});
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  stop.store(true);
+  reader.join();
+  CHECK(wrong.load() == 0);
+  CHECK_FALSE(topic.has_subscribers());
+  CHECK_FALSE(h.has_subscribers("busy"));
+  CHECK(h.has_subscribers("other"));
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // A forked child (e.g. a render worker) gets working hooks: the parent's
 // dispatcher thread does not exist there, so a new one must take over.
-#include <comfyvn_perf/hooks.hpp>
+#include <comfyvn_perf/runtime/singletons.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // SystemMetricsProvider on fixture hosts (cgroup v1 and v2, "max" values,
 // missing files) and on this machine; Metrics' JSON shape.
-#include <comfyvn_perf/metrics.hpp>
+#include <comfyvn_perf/metrics/provider.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <comfyvn_perf/json/metrics.hpp>
 
 using comfyvn::perf::Metrics;
 using comfyvn::perf::SystemMetricsOptions;
@@ -83,7 +85,7 @@ TEST_CASE("cgroup v2 \"max\": the host's totals count", "[metrics]") {
   CHECK(m.mem_used_mb == Approx((16303428 - 9663428) / 1024.0));
   CHECK(m.cpu_count == 4);
   CHECK_FALSE(m.cpu_pressure.has_value());  // no /proc/pressure on this host
-  CHECK(m.to_json().at("pressure").is_null());
+  CHECK(boost::json::value_from(m).as_object().at("pressure").is_null());
 }
 
 TEST_CASE("cgroup v1 limits, and v1's huge 'unlimited' value", "[metrics]") {
@@ -194,7 +196,7 @@ TEST_CASE("GPUs appear through the provider's NVML loader", "[metrics]") {
   CHECK(opens == 1);
   CHECK(m.gpus.empty());
   CHECK(log.size() == 1);
-  const auto j = m.to_json();
+  const auto j = comfyvn::perf::metrics_json(m);
   CHECK(j.at("gpus").as_array().empty());
   CHECK(j.at("first_gpu").is_null());
   CHECK(j.at("vram_used_mb").to_number<double>() == 0);
@@ -208,7 +210,9 @@ TEST_CASE("Metrics JSON shape", "[metrics]") {
   m.cpu_pressure = 1.5;
   m.gpus.push_back({0, "A", 50, 1000, 8000, 60});
   m.gpus.push_back({1, "B", 0, 10, 4000, 30});
-  const auto j = m.to_json();
+  const auto j = comfyvn::perf::metrics_json(m);
+  CHECK(boost::json::value_from(m) == j);
+  CHECK(boost::json::value_from(m.gpus.front()) == j.at("first_gpu"));
   for (const char* k : {"timestamp", "cpu_percent", "cpu_count", "process_cpu_percent",
                         "mem_used_mb", "mem_total_mb", "process_rss_mb", "process_threads",
                         "cgroup", "pressure", "vram_used_mb", "gpus", "first_gpu"}) {
@@ -250,6 +254,6 @@ TEST_CASE("the real provider on this machine", "[metrics]") {
   const char* expect = std::getenv("COMFYVN_EXPECT_GPU");
   if (expect != nullptr && std::string(expect) == "1") {
     REQUIRE_FALSE(m.gpus.empty());
-    WARN(boost::json::serialize(m.to_json()));
+    WARN(boost::json::serialize(comfyvn::perf::metrics_json(m)));
   }
 }

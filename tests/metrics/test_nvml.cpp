@@ -1,6 +1,6 @@
 // The NVML loader: a fake driver library through the injectable loader, and
 // the real dlopen path, which on a host without a GPU must stay quiet.
-#include <comfyvn_perf/nvml.hpp>
+#include <comfyvn_perf/metrics/nvml.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,12 @@
 // The /proc, cgroup and PSI parsers, on fixture files.
-#include <comfyvn_perf/procfs.hpp>
+#include <comfyvn_perf/metrics/procfs.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <string>
+
+#include <comfyvn_perf/metrics/cgroup.hpp>
+#include <comfyvn_perf/metrics/psi.hpp>
 
 namespace procfs = comfyvn::perf::procfs;
 

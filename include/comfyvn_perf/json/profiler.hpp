@@ -55,11 +55,9 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"metadata", std::move(meta)}};
 }
 
-namespace json {
-
 // The first `limit` rows by total_ms, or by total_kb with `by_memory`,
 // descending (ties keep the order of `rows`).
-inline boost::json::array top_rows(std::vector<Aggregate> rows, std::size_t limit,
+inline boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
                                    bool by_memory) {
   if (by_memory) {
     std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
@@ -78,7 +76,7 @@ inline boost::json::array top_rows(std::vector<Aggregate> rows, std::size_t limi
 
 // The dashboard: {top_time, top_memory, aggregates, categories, marks,
 // spans_recorded, dropped, timestamp, frames?}.
-inline boost::json::object dashboard(const ProfilerSnapshot& s, std::size_t limit) {
+inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit) {
   boost::json::array all;
   all.reserve(s.rows.size());
   for (const auto& r : s.rows) all.push_back(boost::json::value_from(r));
@@ -87,8 +85,8 @@ inline boost::json::object dashboard(const ProfilerSnapshot& s, std::size_t limi
   boost::json::array marks;
   marks.reserve(s.marks.size());
   for (const auto& m : s.marks) marks.push_back(boost::json::value_from(m));
-  boost::json::object out{{"top_time", top_rows(s.rows, limit, false)},
-                          {"top_memory", top_rows(s.rows, limit, true)},
+  boost::json::object out{{"top_time", top_rows_json(s.rows, limit, false)},
+                          {"top_memory", top_rows_json(s.rows, limit, true)},
                           {"aggregates", std::move(all)},
                           {"categories", std::move(categories)},
                           {"marks", std::move(marks)},
@@ -101,21 +99,19 @@ inline boost::json::object dashboard(const ProfilerSnapshot& s, std::size_t limi
 
 // Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
 // top_memory, timestamp, enabled, threads, dynamic_names}.
-inline boost::json::object health(const ProfilerSnapshot& s, std::size_t limit) {
+inline boost::json::object health_json(const ProfilerSnapshot& s, std::size_t limit) {
   const ProfilerCounters& c = s.counters;
   return boost::json::object{
       {"spans_recorded", c.spans_recorded},
       {"marks_recorded", c.marks_recorded},
       {"dropped", c.dropped},
-      {"top_time", top_rows(s.rows, limit, false)},
-      {"top_memory", top_rows(s.rows, limit, true)},
+      {"top_time", top_rows_json(s.rows, limit, false)},
+      {"top_memory", top_rows_json(s.rows, limit, true)},
       {"timestamp", s.timestamp},
       {"enabled", s.enabled},
       {"threads", boost::json::object{{"live", c.threads_live}, {"exited", c.threads_exited}}},
       {"dynamic_names",
        boost::json::object{{"interned", c.dynamic_names}, {"folded", c.dynamic_folded}}}};
 }
-
-}  // namespace json
 
 }  // namespace comfyvn::perf

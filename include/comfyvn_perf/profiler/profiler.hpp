@@ -152,11 +152,11 @@ class PerfProfiler {
 
   // Top entries by "time" (total_ms) or "memory" (total_kb), descending.
   boost::json::array top_offenders(std::size_t limit = 5, std::string_view by = "time") {
-    return json::top_rows(aggregates(), limit, by == "memory");
+    return top_rows_json(aggregates(), limit, by == "memory");
   }
 
   boost::json::object dashboard(std::size_t limit = 5) {
-    boost::json::object out = json::dashboard(take_snapshot(true), limit);
+    boost::json::object out = dashboard_json(take_snapshot(true), limit);
     emit(profiler_events::kSnapshotGenerated, [&] {
       return boost::json::object{{"spans_recorded", out.at("spans_recorded")},
                                  {"top_time", out.at("top_time")},
@@ -166,7 +166,7 @@ class PerfProfiler {
   }
 
   boost::json::object health(std::size_t limit = 5) {
-    boost::json::object out = json::health(take_snapshot(false), limit);
+    boost::json::object out = health_json(take_snapshot(false), limit);
     std::shared_ptr<const HealthExtension> extension;
     {
       std::lock_guard<std::mutex> lock(sink_mu_);

@@ -550,10 +550,18 @@ class Registry {
   std::atomic<double> ns_per_tick_{0.0};
 };
 
+// Set once the registry exists, so that the runtime's fork handler can lock
+// it without ever creating it.
+COMFYVN_PERF_VISIBLE inline std::atomic<Registry*> g_registry{nullptr};
+
 // The one registry of the process. Never destroyed, so spans recorded during
 // static destruction or by threads outliving main() stay safe.
 COMFYVN_PERF_VISIBLE inline Registry& registry() {
-  static Registry* r = new Registry();
+  static Registry* r = [] {
+    auto* created = new Registry();
+    g_registry.store(created, std::memory_order_release);
+    return created;
+  }();
   return *r;
 }
 

@@ -1,116 +1,17 @@
-// BudgetManager jobs and limits: validation, admission order and reason
-// strings, the queue bound, infeasible jobs, the start re-check, starvation
-// and hysteresis (with an injected clock and metrics), history, JSON shapes.
-#include <comfyvn_perf/budget.hpp>
+// The admission queue: validation, admission order and reason strings, the
+// queue bound, infeasible jobs, the start re-check, starvation and
+// hysteresis (with an injected clock and metrics), history. Through the
+// BudgetManager as callers use it, and on its own at the end.
+#include <comfyvn_perf/budget/admission.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <string>
+#include <string>  // ids
+#include <vector>  // id lists
 
 #include "budget_fixture.hpp"
 
 using namespace budget_test;
-
-// ---------------------------------------------------------------------------
-// Limits
-// ---------------------------------------------------------------------------
-
-TEST_CASE("limits: the contract's defaults, all seven in JSON", "[budget][limits]") {
-  BudgetManager mgr;
-  const BudgetLimits l = mgr.limits();
-  CHECK(l.max_cpu_percent == 85.0);
-  CHECK(l.max_mem_mb == 0);
-  CHECK(l.max_vram_mb == 0);
-  CHECK(l.max_running_jobs == 3);
-  CHECK(l.lazy_asset_target_mb == 128);
-  CHECK(l.max_queue_depth == 512);
-  CHECK(l.evaluation_interval == 2.0);
-  const json::object j = l.to_json();
-  CHECK(j.size() == 7);
-  CHECK(j.at("max_cpu_percent").as_double() == 85.0);
-  CHECK(j.at("max_running_jobs").to_number<int>() == 3);
-  CHECK(j.at("evaluation_interval").as_double() == 2.0);
-  CHECK_FALSE(mgr.enabled());
-}
-
-TEST_CASE("configure: every key checked, nothing changes on error", "[budget][limits]") {
-  Fixture f;
-  struct Bad {
-    json::object patch;
-    const char* field;
-  };
-  const Bad bad[] = {
-      {{{"max_cpu_percent", 101}}, "max_cpu_percent"},
-      {{{"max_cpu_percent", -0.5}}, "max_cpu_percent"},
-      {{{"max_cpu_percent", "85"}}, "max_cpu_percent"},
-      {{{"max_cpu_percent", true}}, "max_cpu_percent"},
-      {{{"max_cpu_percent", nullptr}}, "max_cpu_percent"},
-      {{{"max_mem_mb", -1}}, "max_mem_mb"},
-      {{{"max_mem_mb", 2.5}}, "max_mem_mb"},
-      {{{"max_vram_mb", "1024"}}, "max_vram_mb"},
-      {{{"max_running_jobs", 1e300}}, "max_running_jobs"},
-      {{{"lazy_asset_target_mb", json::array{1}}}, "lazy_asset_target_mb"},
-      {{{"max_queue_depth", 0}}, "max_queue_depth"},
-      {{{"evaluation_interval", 0.05}}, "evaluation_interval"},
-      {{{"evaluation_interval", "2"}}, "evaluation_interval"},
-      {{{"max_jobs", 3}}, "max_jobs"},
-      // A valid key next to a bad one: the valid one must not be applied.
-      {{{"max_running_jobs", 7}, {"max_cpu_percent", 200}}, "max_cpu_percent"},
-  };
-  const BudgetLimits before = f.mgr.limits();
-  f.take_events();
-  for (const auto& b : bad) {
-    INFO(json::serialize(b.patch));
-    const BudgetResult r = f.mgr.configure(b.patch);
-    CHECK(r.error == BudgetError::invalid);
-    CHECK(http_status(r.error) == 422);
-    CHECK(r.detail.find(b.field) != std::string::npos);
-  }
-  const BudgetLimits after = f.mgr.limits();
-  CHECK(after.max_running_jobs == before.max_running_jobs);
-  CHECK(after.max_cpu_percent == before.max_cpu_percent);
-  CHECK(f.take_events().empty());
-
-  SECTION("valid patches, integers given as 2.0") {
-    const BudgetResult r = f.mgr.configure(json::object{{"max_running_jobs", 2.0},
-                                                        {"max_cpu_percent", 70},
-                                                        {"max_mem_mb", 4096u},
-                                                        {"evaluation_interval", 0.1}});
-    REQUIRE(r.ok());
-    const auto& l = r.body.at("limits").as_object();
-    CHECK(l.size() == 7);
-    CHECK(l.at("max_running_jobs").to_number<int>() == 2);
-    CHECK(l.at("max_cpu_percent").to_number<double>() == 70.0);
-    CHECK(l.at("max_mem_mb").to_number<int>() == 4096);
-    CHECK(f.mgr.limits().evaluation_interval == 0.1);
-    const auto ev = f.events_named("limits.updated");
-    REQUIRE(ev.size() == 1);
-    CHECK(ev[0].payload.at("changed").as_array().size() == 4);
-    CHECK(ev[0].payload.at("limits").at("max_running_jobs").to_number<int>() == 2);
-  }
-  SECTION("the struct form checks ranges too") {
-    BudgetLimits l;
-    l.max_cpu_percent = std::nan("");
-    CHECK(f.mgr.configure(l).error == BudgetError::invalid);
-    l = BudgetLimits{};
-    l.max_queue_depth = 0;
-    CHECK(f.mgr.configure(l).detail.find("max_queue_depth") != std::string::npos);
-    l = BudgetLimits{};
-    l.evaluation_interval = 0.0;
-    CHECK(f.mgr.configure(l).error == BudgetError::invalid);
-    l = BudgetLimits{};
-    l.max_cpu_percent = 0;  // 0..100 inclusive
-    l.max_running_jobs = 0;
-    CHECK(f.mgr.configure(l).ok());
-    CHECK(f.mgr.limits().max_running_jobs == 0);
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Registration
@@ -219,7 +120,6 @@ TEST_CASE("reference: a job delayed by the job cap runs after the running job fi
 
   const BudgetResult early = f.mgr.start_job("second");
   CHECK(early.error == BudgetError::conflict);
-  CHECK(http_status(early.error) == 409);
   CHECK(early.detail == "job cap reached");
   CHECK(early.body.at("reason").as_string() == "job cap reached");
   CHECK(early.body.at("job").at("status").as_string() == "delayed");
@@ -339,7 +239,6 @@ TEST_CASE("register past max_queue_depth is refused and stores nothing", "[budge
   f.take_events();
   const BudgetResult r = f.mgr.register_job("d");
   CHECK(r.error == BudgetError::queue_full);
-  CHECK(http_status(r.error) == 429);
   CHECK(r.body.at("reason").as_string() == "queue capacity reached");
   const auto snap = f.mgr.snapshot();
   CHECK(!find_job(snap, "d"));
@@ -414,7 +313,6 @@ TEST_CASE("start_job re-checks admission", "[budget][jobs]") {
 
   CHECK(f.mgr.start_job("j").error == BudgetError::conflict);  // already running
   CHECK(f.mgr.start_job("nope").error == BudgetError::not_found);
-  CHECK(http_status(BudgetError::not_found) == 404);
   REQUIRE(f.mgr.finish_job("j").ok());
   CHECK(f.mgr.start_job("j").detail.find("already finished") != std::string::npos);
 }
@@ -629,145 +527,100 @@ TEST_CASE("hysteresis: a job delayed for CPU needs the margin to be released",
 }
 
 // ---------------------------------------------------------------------------
-// Reading
+// AdmissionQueue on its own
 // ---------------------------------------------------------------------------
 
-TEST_CASE("snapshot and health have the contract's shapes and no side effects", "[budget][shape]") {
-  Fixture f;
-  f.limits({{"max_running_jobs", 1}, {"lazy_asset_target_mb", 100}});
-  REQUIRE(f.mgr.register_job("a").ok());
-  REQUIRE(f.mgr.start_job("a").ok());
-  REQUIRE(f.mgr.register_job("b").ok());
-  REQUIRE(f.mgr.register_asset("tex", 60).ok());
-  {
-    AssetPin pin = f.mgr.pin_asset("tex");
-    REQUIRE(f.mgr.register_asset("mesh", 60).ok());  // tex is pinned: over target
+namespace {
+
+// A queue driven without a manager: limits, policy and the sample are the
+// test's own, and events go to a local list.
+struct Queue {
+  AdmissionQueue q;
+  BudgetLimits limits;
+  BudgetPolicy policy;
+  Metrics metrics;
+  double now = 100;
+  BudgetEventSink sink;
+  BudgetEventInterest interest;
+  std::vector<std::string> triggers;
+
+  Queue() {
+    sink = [this](std::string_view t, json::object) { triggers.emplace_back(t); };
   }
-  const auto snap = f.mgr.snapshot();
-  for (const char* k :
-       {"limits", "metrics", "jobs", "queued_ids", "delayed_ids", "running_ids", "assets"}) {
-    INFO(k);
-    CHECK(snap.contains(k));
+  AdmissionContext ctx() const { return {limits, policy, metrics, now, now}; }
+  BudgetEvents events() { return BudgetEvents(&sink, &interest); }
+  BudgetResult add(const std::string& id, double cpu = 0) {
+    BudgetEvents ev = events();
+    JobRequirements req;
+    req.cpu_percent = cpu;
+    BudgetResult r = q.register_job(ctx(), id, "generic", req, ev);
+    ev.deliver();
+    return r;
   }
-  CHECK(ids(snap, "running_ids") == std::vector<std::string>{"a"});
-  CHECK(ids(snap, "delayed_ids") == std::vector<std::string>{"b"});
-  const auto h = f.mgr.health();
-  for (const char* k : {"limits", "queue", "assets", "last_evaluation", "metrics"}) {
-    INFO(k);
-    CHECK(h.contains(k));
-  }
-  for (const char* k : {"queued", "delayed", "running", "seen_jobs"}) {
-    INFO(k);
-    CHECK(h.at("queue").as_object().contains(k));
-  }
-  for (const char* k : {"registered", "loaded", "loaded_mb"}) {
-    INFO(k);
-    CHECK(h.at("assets").as_object().contains(k));
-  }
-  CHECK(h.at("queue").at("running").to_number<int>() == 1);
-  CHECK(h.at("queue").at("delayed").to_number<int>() == 1);
-  CHECK(h.at("assets").at("registered").to_number<int>() == 2);
-  CHECK(h.at("assets").at("loaded_mb").to_number<double>() == 120);  // reading does not trim
-  f.take_events();
-  for (int i = 0; i < 3; ++i) {
-    CHECK(f.mgr.snapshot() == snap);
-    CHECK(f.mgr.health() == h);
-  }
-  CHECK(f.take_events().empty());
+};
+
+}  // namespace
+
+TEST_CASE("AdmissionQueue: states, counts and events without a manager", "[budget][admission]") {
+  Queue t;
+  t.limits.max_running_jobs = 1;
+  REQUIRE(t.add("a").body.at("queue_state").as_string() == "queued");
+  REQUIRE(t.add("b").body.at("queue_state").as_string() == "delayed");
+  CHECK(t.q.queued() == 1);
+  CHECK(t.q.delayed() == 1);
+  CHECK(t.q.find("b")->reason == std::optional<std::string>("job cap reached"));
+  CHECK(t.q.find("zzz") == nullptr);
+
+  BudgetEvents ev = t.events();
+  REQUIRE(t.q.start_job(t.ctx(), "a", ev).ok());
+  t.now = 105;
+  REQUIRE(t.q.finish_job(t.ctx(), "a", JobStatus::complete, std::nullopt, ev).ok());
+  ev.deliver();
+  // Finishing re-evaluated "b" at once, with the call's time.
+  CHECK(t.q.find("b")->status == JobStatus::queued);
+  CHECK(t.q.last_evaluation() == 105);
+  CHECK(t.triggers == std::vector<std::string>{"job.registered", "job.registered", "job.started",
+                                               "job.finished", "queue.refreshed"});
+
+  std::vector<std::string> order;
+  for (const BudgetJob* j : t.q.jobs_in_order()) order.push_back(j->id);
+  CHECK(order == std::vector<std::string>{"a", "b"});
+  BudgetHealth h;
+  t.q.fill(h);
+  CHECK(h.queued == 1);
+  CHECK(h.seen_jobs == 2);
+  CHECK(h.finished_kept == 1);
+  t.q.trim_history(0);
+  CHECK(t.q.find("a") == nullptr);
+  CHECK(t.q.find("b") != nullptr);  // active jobs are never trimmed
 }
 
-TEST_CASE("the sampler thread: on starts it, off joins it", "[budget][sampler]") {
-  struct Counting : MetricsProvider {
-    std::mutex mu;
-    std::condition_variable cv;
-    int samples = 0;
-    Metrics sample() override {
-      std::lock_guard<std::mutex> lk(mu);
-      ++samples;
-      cv.notify_all();
-      Metrics m;
-      m.cpu_percent = 5;
-      return m;
-    }
-    bool wait_for_samples(int n) {
-      std::unique_lock<std::mutex> lk(mu);
-      return cv.wait_for(lk, std::chrono::seconds(30), [&] { return samples >= n; });
-    }
+TEST_CASE("AdmissionQueue: no listener, no payloads", "[budget][admission]") {
+  Queue t;
+  int asked = 0;
+  t.interest = [&asked] {
+    ++asked;
+    return false;
   };
-  BudgetManager mgr;
-  auto provider = std::make_shared<Counting>();
-  mgr.set_metrics_provider(provider);
-  REQUIRE(mgr.configure(json::object{{"evaluation_interval", 0.1}}).ok());
-  CHECK_FALSE(mgr.enabled());
-  for (int round = 0; round < 3; ++round) {
-    mgr.set_enabled(true);
-    mgr.set_enabled(true);  // idempotent
-    CHECK(mgr.enabled());
-    int before = 0;
-    {
-      std::lock_guard<std::mutex> lk(provider->mu);
-      before = provider->samples;
-    }
-    REQUIRE(provider->wait_for_samples(before + 2));
-    mgr.set_enabled(false);
-    CHECK_FALSE(mgr.enabled());
-    int stopped = 0;
-    {
-      std::lock_guard<std::mutex> lk(provider->mu);
-      stopped = provider->samples;
-    }
-    // Joined: nothing samples any more.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    std::lock_guard<std::mutex> lk(provider->mu);
-    CHECK(provider->samples == stopped);
-  }
-  CHECK(mgr.metrics().cpu_percent == 5);
-  CHECK(mgr.health().at("last_evaluation").to_number<double>() > 0);
+  t.add("a");
+  t.add("b");
+  CHECK(t.triggers.empty());
+  CHECK(asked == 2);  // once per call, not per event
+  t.sink = nullptr;
+  t.interest = nullptr;
+  t.add("c");
+  CHECK(t.triggers.empty());  // no sink: nothing is even asked
+  CHECK(asked == 2);
 }
 
-TEST_CASE("a provider that throws is counted, not fatal", "[budget][sampler]") {
-  struct Throwing : MetricsProvider {
-    Metrics sample() override { throw std::runtime_error("boom"); }
-  };
-  BudgetManager mgr;
-  mgr.set_metrics_provider(std::make_shared<Throwing>());
-  REQUIRE_NOTHROW(mgr.sample_now());
-  CHECK(mgr.health().at("sampler_errors").to_number<int>() == 1);
-  mgr.set_metrics_provider(nullptr);  // back to the system provider
-  REQUIRE_NOTHROW(mgr.sample_now());
-  CHECK(mgr.metrics().mem_total_mb > 0);
-}
-
-TEST_CASE("the process-wide instance", "[budget]") {
-  CHECK(&budget_manager() == &budget_manager());
-  CHECK_FALSE(budget_manager().enabled());
-}
-
-TEST_CASE("a forked child can use the process-wide instance", "[budget][fork]") {
-  auto& mgr = budget_manager();
-  mgr.set_metrics_provider(std::make_shared<ManualMetricsProvider>());
-  REQUIRE(mgr.configure(json::object{{"evaluation_interval", 0.1}}).ok());
-  mgr.set_enabled(true);
-  for (int i = 0; i < 20; ++i) {
-    // Fork while the sampler thread and this one both use the manager.
-    REQUIRE(mgr.register_job(numbered("parent-", i)).ok());
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      alarm(20);  // a lock inherited in the held state would hang here
-      const bool ok = !mgr.enabled() && mgr.register_job(numbered("child-", i)).ok() &&
-                      mgr.finish_job(numbered("child-", i)).ok() &&
-                      !mgr.snapshot().at("jobs").as_array().empty();
-      _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    REQUIRE(mgr.finish_job(numbered("parent-", i)).ok());
-  }
-  CHECK(mgr.enabled());
-  mgr.set_enabled(false);
-  mgr.set_metrics_provider(nullptr);
-  REQUIRE(mgr.configure(BudgetLimits{}).ok());
+TEST_CASE("job field checks and final statuses", "[budget][admission]") {
+  CHECK_FALSE(check_job_fields("a", "generic"));
+  CHECK(check_job_fields("", "generic")->find("job_id") != std::string::npos);
+  CHECK(check_job_fields("a", std::string(129, 't'))->find("job_type") != std::string::npos);
+  JobRequirements req;
+  CHECK_FALSE(parse_job_hints({{"perf", {{"vram_mb", 12}}}}, req));
+  CHECK(req.vram_mb == 12);
+  CHECK(parse_job_hints({{"perf", 1}}, req));
+  CHECK(parse_final_status("canceled") == JobStatus::canceled);
+  CHECK_FALSE(parse_final_status("Complete"));
 }

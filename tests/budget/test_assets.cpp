@@ -1,12 +1,14 @@
-// BudgetManager lazy assets: weighted LRU, target and pressure trims,
-// explicit eviction, pins, unload handlers (re-entrant and throwing).
-#include <comfyvn_perf/budget.hpp>
+// The lazy-asset cache: weighted LRU, target and pressure trims, explicit
+// eviction, pins, unload handlers (re-entrant and throwing). Through the
+// BudgetManager as callers use it, and on its own at the end.
+#include <comfyvn_perf/budget/assets.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <stdexcept>
-#include <string>
-#include <vector>
+#include <cmath>      // nan
+#include <stdexcept>  // a throwing handler
+#include <string>     // ids
+#include <vector>     // recorded calls
 
 #include "budget_fixture.hpp"
 
@@ -51,7 +53,7 @@ double loaded_mb(BudgetManager& mgr) {
 TEST_CASE("reference: a 128 MB asset is trimmed with its handler when memory goes over budget",
           "[budget][assets][reference]") {
   Fixture f;
-  f.limits({{"max_mem_mb", 1000}});
+  f.limits({{"max_mem_mb", 1000}, {"lazy_asset_target_mb", 128}});
   Recorder rec;
   const BudgetResult r =
       f.mgr.register_asset("bg/forest", 128, {{"kind", "texture"}}, rec.handler());
@@ -320,4 +322,73 @@ TEST_CASE("a throwing handler is caught and counted; others still run", "[budget
   CHECK(rec.ids() == std::vector<std::string>{"good"});  // "bad" had its own handler
   CHECK(f.mgr.health().at("assets").at("handler_errors").to_number<int>() == 1);
   CHECK(find_asset(f.mgr.snapshot(), "bad")->at("loaded").as_bool() == false);
+}
+
+// ---------------------------------------------------------------------------
+// AssetCache on its own
+// ---------------------------------------------------------------------------
+
+TEST_CASE("AssetCache: LRU order, pins and evictions without a manager", "[budget][assets]") {
+  AssetCache cache;
+  BudgetEffects fx;  // no event sink: no events
+  Recorder rec;
+  cache.set_default_handler(rec.handler());
+  REQUIRE(cache.register_asset("a", 10, {}, {}, 1.0, 0, fx).ok());
+  REQUIRE(cache.register_asset("b", 10, {{"k", 1}}, {}, 2.0, 0, fx).ok());
+  REQUIRE(cache.register_asset("c", 10, {}, {}, 3.0, 0, fx).ok());
+  CHECK(cache.find("b")->last_used == 2.0);
+  REQUIRE(cache.pin("a", 4.0, 0, fx) != nullptr);  // order now b, c, a
+  CHECK(cache.pin("zzz", 4.0, 0, fx) == nullptr);
+
+  const BudgetResult r = cache.evict_to(15, fx);
+  REQUIRE(r.ok());
+  CHECK(r.body.at("freed_mb").to_number<double>() == 20);
+  const auto& out = fx.evictions;
+  REQUIRE(out.size() == 2);  // "a" is pinned: the total stays above 15
+  CHECK(out[0].asset_id == "b");
+  CHECK(out[0].metadata.at("k").to_number<int>() == 1);
+  CHECK(out[1].asset_id == "c");
+  CHECK(rec.calls.empty());  // handlers run on delivery, after the lock
+  CHECK(cache.evict_asset("a", fx).error == BudgetError::conflict);
+  cache.unpin("a");
+  REQUIRE(cache.evict_asset("a", fx).ok());
+  CHECK(cache.loaded() == 0);
+  CHECK(cache.loaded_mb() == 0);
+  CHECK(fx.deliver() == 0);
+  CHECK(rec.ids() == std::vector<std::string>{"b", "c", "a"});
+  CHECK(fx.evictions.empty());
+
+  std::vector<std::string> order;
+  for (const BudgetAsset* a : cache.in_order()) order.push_back(a->id);
+  CHECK(order == std::vector<std::string>{"a", "b", "c"});  // all unloaded: by id
+  BudgetHealth h;
+  cache.fill(h);
+  CHECK(h.assets_registered == 3);
+  CHECK(h.evictions == 3);
+}
+
+TEST_CASE("AssetCache: pressure trims by the estimate", "[budget][assets]") {
+  AssetCache cache;
+  BudgetEffects fx;
+  for (const char* id : {"a", "b", "c"})
+    REQUIRE(cache.register_asset(id, 100, {}, {}, 0, 0, fx).ok());
+  BudgetLimits l;
+  l.max_vram_mb = 1000;
+  Metrics m;
+  m.gpus.push_back({0, "gpu", 0, 1150, 2000, 40});
+  cache.trim_for_pressure(l, m, fx);
+  REQUIRE(fx.evictions.size() == 2);
+  CHECK(fx.evictions[1].cause == EvictionCause::pressure);
+  CHECK(cache.loaded() == 1);
+  cache.unload_all(EvictionCause::shutdown, fx);
+  CHECK(fx.evictions.back().cause == EvictionCause::shutdown);
+  CHECK(cache.loaded() == 0);
+}
+
+TEST_CASE("asset argument checks", "[budget][assets]") {
+  CHECK_FALSE(check_asset_fields("a", 0));
+  CHECK(check_asset_fields(std::string(257, 'a'), 1)->find("asset_id") != std::string::npos);
+  CHECK(check_asset_fields("a", -1)->find("size_mb") != std::string::npos);
+  CHECK_FALSE(check_evict_args(std::nullopt, std::nullopt));
+  CHECK(check_evict_args(1.0, std::string("a"))->find("either") != std::string::npos);
 }

@@ -1,0 +1,51 @@
+// comfyvn_perf — what a BudgetManager call must do once its lock is released.
+//
+// The parts only record: an eviction carries the handler to run, an event
+// its payload. The manager runs them after unlocking, so handlers and event
+// sinks may call back into it.
+#pragma once
+
+#include <cstdint>  // uint64_t
+#include <string>   // asset ids
+#include <vector>   // pending evictions
+
+#include <boost/json.hpp>
+
+#include "events.hpp"
+#include "types.hpp"
+
+namespace comfyvn::perf {
+
+// An unload to report.
+struct Eviction {
+  std::string asset_id;
+  double size_mb = 0;
+  boost::json::object metadata;
+  UnloadHandler handler;  // the asset's own, else the default; may be empty
+  EvictionCause cause = EvictionCause::target;
+};
+
+struct BudgetEffects {
+  std::vector<Eviction> evictions;
+  BudgetEvents events;
+
+  // Unload handlers first, then events, each in the order they arose.
+  // Returns how many handlers threw: a failing handler must not keep the
+  // others from running.
+  std::uint64_t deliver() noexcept {
+    std::uint64_t failed = 0;
+    for (auto& e : evictions) {
+      if (!e.handler) continue;
+      try {
+        e.handler(e.asset_id, e.metadata, e.cause);
+      } catch (...) {
+        ++failed;
+      }
+    }
+    evictions.clear();
+    events.deliver();
+    return failed;
+  }
+};
+
+}  // namespace comfyvn::perf

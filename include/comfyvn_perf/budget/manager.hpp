@@ -1,0 +1,387 @@
+// comfyvn_perf — BudgetManager: soft CPU/RAM/VRAM limits, job admission that
+// explains itself, and an LRU of lazily loaded assets.
+//
+// A facade over the parts: the limits (limits.hpp), the admission queue
+// (admission.hpp) and the asset cache (assets.hpp), which are not
+// thread-safe, plus the sampler (sampler.hpp) its background thread drives.
+// The manager holds one lock around every call into the parts, so every
+// public method is safe from any thread. What calls out (unload handlers,
+// events: effects.hpp; metric sampling) runs without that lock held, so
+// handlers and sinks may call back in. Events leave through the sink the
+// runtime installs (events.hpp). docs/budgets.md describes the policies.
+#pragma once
+
+#include <algorithm>    // min, max
+#include <atomic>       // counters, interval
+#include <chrono>       // sampler interval
+#include <cstdint>      // uint64_t
+#include <functional>   // clock, event sink
+#include <memory>       // shared_ptr<MetricsProvider>
+#include <mutex>        // the state lock
+#include <optional>     // optional arguments
+#include <string>       // ids, reasons
+#include <string_view>  // API arguments
+#include <type_traits>  // invoke_result_t
+#include <utility>      // move
+
+#include <boost/json.hpp>
+
+#include "../json/budget.hpp"
+#include "../metrics/provider.hpp"
+#include "../os/time.hpp"
+#include "../os/worker.hpp"
+#include "admission.hpp"
+#include "assets.hpp"
+#include "effects.hpp"
+#include "events.hpp"
+#include "limits.hpp"
+#include "sampler.hpp"
+#include "types.hpp"
+
+namespace comfyvn::perf {
+
+class BudgetManager;
+
+// Keeps one asset from being evicted while it lives. Move-only; an empty pin
+// (unknown asset) converts to false.
+class AssetPin {
+ public:
+  AssetPin() = default;
+  AssetPin(AssetPin&& o) noexcept : manager_(o.manager_), asset_id_(std::move(o.asset_id_)) {
+    o.manager_ = nullptr;
+  }
+  AssetPin& operator=(AssetPin&& o) noexcept {
+    if (this != &o) {
+      release();
+      manager_ = o.manager_;
+      asset_id_ = std::move(o.asset_id_);
+      o.manager_ = nullptr;
+    }
+    return *this;
+  }
+  AssetPin(const AssetPin&) = delete;
+  AssetPin& operator=(const AssetPin&) = delete;
+  ~AssetPin() { release(); }
+
+  explicit operator bool() const noexcept { return manager_ != nullptr; }
+  const std::string& asset_id() const noexcept { return asset_id_; }
+  inline void release() noexcept;
+
+ private:
+  friend class BudgetManager;
+  AssetPin(BudgetManager* m, std::string id) : manager_(m), asset_id_(std::move(id)) {}
+  BudgetManager* manager_ = nullptr;
+  std::string asset_id_;
+};
+
+class BudgetManager {
+ public:
+  // Seconds. Replaces both the wall clock of timestamps and the monotonic
+  // clock of waiting times, so tests can move time by hand.
+  using Clock = std::function<double()>;
+  using EventSink = BudgetEventSink;
+
+  BudgetManager() = default;
+  BudgetManager(const BudgetManager&) = delete;
+  BudgetManager& operator=(const BudgetManager&) = delete;
+  ~BudgetManager() { set_enabled(false); }
+
+  // ---- limits and policy ------------------------------------------------------
+
+  // Applies the keys present in `patch`; every key is checked before any is
+  // applied. Body: {"limits": {all seven}}.
+  BudgetResult configure(const boost::json::object& patch) {
+    return apply_limits([&patch](BudgetLimits& next) { return apply_limits_patch(next, patch); });
+  }
+  BudgetResult configure(const BudgetLimits& l) {
+    return apply_limits([&l](BudgetLimits& next) { return assign_limits(next, l); });
+  }
+  BudgetLimits limits() const {
+    return read([this] { return limits_; });
+  }
+  BudgetPolicy policy() const {
+    return read([this] { return policy_; });
+  }
+  BudgetResult set_policy(const BudgetPolicy& p) {
+    if (auto err = check_policy(p)) return invalid(std::move(*err));
+    std::lock_guard<std::mutex> lk(mu_);
+    policy_ = p;
+    queue_.trim_history(policy_.finished_jobs_kept);
+    return {};
+  }
+
+  // ---- jobs (admission.hpp) ---------------------------------------------------
+
+  BudgetResult register_job(std::string job_id, std::string job_type = "generic",
+                            boost::json::object payload = {}) {
+    JobRequirements req;
+    if (auto err = check_job_fields(job_id, job_type)) return invalid(std::move(*err));
+    if (auto err = parse_job_hints(payload, req)) return invalid(std::move(*err));
+    return locked([&](BudgetEffects& fx) {
+      return queue_.register_job(context(), std::move(job_id), std::move(job_type), req, fx.events);
+    });
+  }
+  BudgetResult start_job(std::string_view job_id) {
+    return locked(
+        [&](BudgetEffects& fx) { return queue_.start_job(context(), job_id, fx.events); });
+  }
+  BudgetResult finish_job(std::string_view job_id, std::string status = "complete",
+                          std::optional<std::string> reason = std::nullopt) {
+    const std::optional<JobStatus> final_status = parse_final_status(status);
+    if (!final_status) return invalid("status must be one of complete, canceled, error");
+    return locked([&](BudgetEffects& fx) {
+      return queue_.finish_job(context(), job_id, *final_status, std::move(reason), fx.events);
+    });
+  }
+  // Re-evaluates every delayed job now: [{job, queue_state, reason}] per job.
+  boost::json::array refresh_queue() {
+    return locked(
+        [&](BudgetEffects& fx) { return queue_.evaluate(context(), "manual", true, fx.events); });
+  }
+
+  // ---- lazy assets (assets.hpp) -----------------------------------------------
+
+  BudgetResult register_asset(std::string asset_id, double size_mb,
+                              boost::json::object metadata = {}, UnloadHandler handler = {}) {
+    if (auto err = check_asset_fields(asset_id, size_mb)) return invalid(std::move(*err));
+    return locked([&](BudgetEffects& fx) {
+      return assets_.register_asset(std::move(asset_id), size_mb, std::move(metadata),
+                                    std::move(handler), wall_now(), limits_.lazy_asset_target_mb,
+                                    fx);
+    });
+  }
+  BudgetResult touch_asset(std::string_view asset_id) {
+    return locked([&](BudgetEffects& fx) {
+      return assets_.touch_asset(asset_id, wall_now(), limits_.lazy_asset_target_mb, fx);
+    });
+  }
+  // Trims to target_mb (default lazy_asset_target_mb), or evicts one asset.
+  BudgetResult evict_lazy_assets(std::optional<double> target_mb = std::nullopt,
+                                 std::optional<std::string> asset_id = std::nullopt) {
+    if (auto err = check_evict_args(target_mb, asset_id)) return invalid(std::move(*err));
+    return locked([&](BudgetEffects& fx) {
+      if (asset_id) return assets_.evict_asset(*asset_id, fx);
+      const double target = target_mb.value_or(static_cast<double>(limits_.lazy_asset_target_mb));
+      return assets_.evict_to(target, fx);
+    });
+  }
+  // Touches the asset and keeps it from eviction until the pin is released.
+  // An unknown asset gives an empty pin.
+  AssetPin pin_asset(std::string_view asset_id) {
+    return locked([&](BudgetEffects& fx) {
+      const BudgetAsset* a = assets_.pin(asset_id, wall_now(), limits_.lazy_asset_target_mb, fx);
+      return a != nullptr ? AssetPin(this, a->id) : AssetPin();
+    });
+  }
+  void set_default_unload_handler(UnloadHandler handler) {
+    std::lock_guard<std::mutex> lk(mu_);
+    assets_.set_default_handler(std::move(handler));
+  }
+
+  // ---- reading (json/budget.hpp) ----------------------------------------------
+
+  boost::json::object snapshot() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return snapshot_json({&limits_, &latest_, queue_.jobs_in_order(), assets_.in_order()});
+  }
+  boost::json::object health() const {
+    BudgetHealth h;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      h.limits = limits_;
+      h.metrics = latest_;
+      queue_.fill(h);
+      assets_.fill(h);
+    }
+    h.handler_errors = handler_errors_.load();
+    h.enabled = enabled();
+    h.sampler_errors = sampler_.errors();
+    return health_json(h);
+  }
+  // The latest sample (all zeros before the first one).
+  Metrics metrics() const {
+    return read([this] { return latest_; });
+  }
+
+  // ---- metrics and the sampler thread -----------------------------------------
+
+  // nullptr restores the system provider.
+  void set_metrics_provider(std::shared_ptr<MetricsProvider> provider) {
+    std::lock_guard<std::mutex> lk(mu_);
+    provider_ = std::move(provider);
+  }
+  // One sample and the evaluation the sampler thread runs each interval, on
+  // the calling thread (tests and tools). Returns the sample as JSON.
+  boost::json::object sample_now() {
+    tick();
+    return metrics_json(metrics());
+  }
+  // On: starts the sampler thread (sample + evaluation every
+  // evaluation_interval). Off: stops and joins it. Default off.
+  void set_enabled(bool on) {
+    if (worker_.on_worker_thread()) {
+      // From a handler on the sampler thread: joining would deadlock, so the
+      // worker only ends its loop. Turning it on from there is a no-op (it is
+      // running) and must not cancel a stop another thread is waiting for.
+      if (!on) worker_.stop();
+      return;
+    }
+    std::lock_guard<std::mutex> life(lifecycle_mu_);
+    if (!on) return worker_.stop();
+    worker_.start([this] { tick(); },
+                  [this] {
+                    // Clamped so an absurd interval cannot overflow the conversion.
+                    const double s = std::min(std::max(interval_.load(), 0.1), 86400.0);
+                    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::duration<double>(s));
+                  });
+  }
+  bool enabled() const noexcept { return worker_.running(); }
+
+  // For the process's one pthread_atfork handler: every lock is taken across
+  // fork() in the order the code nests them, so the child inherits none held
+  // by a thread that no longer exists. The child starts with the sampler off.
+  void fork_prepare() {
+    lifecycle_mu_.lock();
+    sampler_.lock();
+    mu_.lock();
+    worker_.fork_prepare();
+  }
+  void fork_parent() {
+    worker_.fork_parent();
+    fork_unlock();
+  }
+  void fork_child() {
+    worker_.fork_child();
+    fork_unlock();
+  }
+
+  // ---- wiring and tests -------------------------------------------------------
+
+  // nullptr restores the real clocks.
+  void set_clock(Clock clock) {
+    std::lock_guard<std::mutex> lk(mu_);
+    clock_ = std::move(clock);
+  }
+  // Every event goes to `sink` (nullptr: no events). `wanted`, when set, is
+  // asked once per call whether anyone listens, so no payload is built for
+  // nobody (the runtime passes hooks().has_subscribers(kBudgetEvent)).
+  void set_event_sink(EventSink sink, BudgetEventInterest wanted = {}) {
+    std::lock_guard<std::mutex> lk(mu_);
+    sink_ = std::move(sink);
+    wanted_ = std::move(wanted);
+  }
+  // Stops the sampler and unloads every loaded asset, pinned or not, with
+  // cause "shutdown". Jobs are left as they are.
+  void shutdown() {
+    set_enabled(false);
+    locked([this](BudgetEffects& fx) {
+      assets_.unload_all(EvictionCause::shutdown, fx);
+      return true;
+    });
+  }
+
+ private:
+  friend class AssetPin;
+
+  // Runs `fn` under the lock, then its effects after releasing it.
+  template <typename Fn>
+  std::invoke_result_t<Fn&, BudgetEffects&> locked(Fn&& fn) {
+    BudgetEffects fx;
+    auto out = [&] {
+      std::lock_guard<std::mutex> lk(mu_);
+      fx.events = BudgetEvents(&sink_, &wanted_);
+      return fn(fx);
+    }();
+    deliver(fx);
+    return out;
+  }
+  template <typename Fn>
+  std::invoke_result_t<Fn&> read(Fn&& fn) const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return fn();
+  }
+
+  void fork_unlock() {
+    mu_.unlock();
+    sampler_.unlock();
+    lifecycle_mu_.unlock();
+  }
+  void deliver(BudgetEffects& fx) noexcept { handler_errors_.fetch_add(fx.deliver()); }
+
+  static BudgetResult invalid(std::string d) {
+    return BudgetResult::failure(BudgetError::invalid, std::move(d));
+  }
+  double wall_now() const { return clock_ ? clock_() : os::epoch_now(); }
+  double mono_now() const { return clock_ ? clock_() : os::steady_seconds(); }
+  AdmissionContext context() const { return {limits_, policy_, latest_, wall_now(), mono_now()}; }
+
+  // `edit` patches a copy of the current limits under the lock, so two
+  // concurrent patches of different keys both take effect.
+  template <typename Edit>
+  BudgetResult apply_limits(Edit&& edit) {
+    BudgetResult result = locked([&](BudgetEffects& fx) {
+      BudgetLimits next = limits_;
+      if (auto err = edit(next)) return invalid(std::move(*err));
+      const BudgetLimits prev = limits_;
+      limits_ = next;
+      interval_.store(next.evaluation_interval);
+      if (fx.events.wanted()) fx.events.add(kBudgetLimitsUpdated, limits_update_json(prev, next));
+      BudgetResult out;
+      out.body = {{"limits", limits_json(limits_)}};
+      queue_.evaluate(context(), "limits", false, fx.events);
+      assets_.trim_to_target(limits_.lazy_asset_target_mb, nullptr, fx);
+      return out;
+    });
+    if (result.ok()) worker_.reschedule();  // the sampler picks up a new interval
+    return result;
+  }
+
+  // One sample and evaluation; the sampler thread's tick.
+  void tick() {
+    BudgetEffects fx;
+    const auto current = [this] { return read([this] { return provider_; }); };
+    const bool sampled = sampler_.sample(current, [&](Metrics m) {
+      std::lock_guard<std::mutex> lk(mu_);
+      fx.events = BudgetEvents(&sink_, &wanted_);
+      latest_ = std::move(m);
+      queue_.note_sample();
+      queue_.evaluate(context(), "interval", false, fx.events);
+      assets_.trim_for_pressure(limits_, latest_, fx);
+      assets_.trim_to_target(limits_.lazy_asset_target_mb, nullptr, fx);
+      queue_.set_last_evaluation(wall_now());
+    });
+    if (sampled) deliver(fx);
+  }
+
+  void unpin(const std::string& asset_id) noexcept {
+    std::lock_guard<std::mutex> lk(mu_);
+    assets_.unpin(asset_id);
+  }
+
+  // Lock order: lifecycle_mu_ -> the worker's own lock, and the sampler's
+  // lock -> mu_. The tick runs while the worker's own lock is released.
+  mutable std::mutex mu_;  // everything below up to the counters
+  BudgetLimits limits_;
+  BudgetPolicy policy_;
+  Metrics latest_;
+  Clock clock_;
+  EventSink sink_;
+  BudgetEventInterest wanted_;
+  std::shared_ptr<MetricsProvider> provider_;  // null: the system provider
+  AdmissionQueue queue_;
+  AssetCache assets_;
+  std::atomic<std::uint64_t> handler_errors_{0};
+  std::atomic<double> interval_{BudgetLimits{}.evaluation_interval};
+
+  BudgetSampler sampler_;
+  std::mutex lifecycle_mu_;    // serialises set_enabled against fork
+  os::PeriodicWorker worker_;  // the sampler thread
+};
+
+inline void AssetPin::release() noexcept {
+  if (manager_ != nullptr) manager_->unpin(asset_id_);
+  manager_ = nullptr;
+}
+
+}  // namespace comfyvn::perf

@@ -1,0 +1,401 @@
+// comfyvn_perf — the HTTP adapter's request handler: one parsed request in,
+// one response out. Routing, authentication, browser guards, validation and
+// the JSON bodies live here; sockets, framing and header syntax live in
+// http/server.hpp. No Beast or Asio: a request is a RequestView and an
+// answer a Reply, so unit tests and the fuzzer need no network types to
+// drive it, and the services it serves can be injected.
+#pragma once
+
+#include <cstddef>      // size_t
+#include <exception>    // exception: any other failure answers 500
+#include <new>          // bad_alloc
+#include <optional>     // optional fields
+#include <string>       // owned text
+#include <string_view>  // header values, paths
+#include <utility>      // move
+
+#include <boost/json.hpp>
+
+#include "../budget/manager.hpp"
+#include "../budget/types.hpp"
+#include "../flags/flags.hpp"
+#include "../os/text.hpp"
+#include "../profiler/profiler.hpp"
+#include "../runtime/singletons.hpp"
+#include "address.hpp"
+#include "options.hpp"
+#include "routes.hpp"
+#include "status.hpp"
+#include "validate.hpp"
+
+namespace comfyvn::perf::http {
+
+// ===========================================================================
+// Public API
+// ===========================================================================
+
+// What the handler serves. A null member means the process-wide instance
+// (perf_profiler(), budget_manager(), feature_flags()), looked up at each
+// request so that building a handler creates none of them.
+struct Services {
+  PerfProfiler* profiler = nullptr;
+  BudgetManager* budgets = nullptr;
+  FeatureFlags* flags = nullptr;
+};
+
+// The parts of a parsed request the handler reads. Views into the caller's
+// request, valid for the duration of handle().
+struct RequestView {
+  Method method = Method::get;
+  unsigned version = 11;  // HTTP/1.1 as 11, HTTP/1.0 as 10
+  std::string_view target;
+  std::string_view host;           // the Host header; empty when absent
+  std::string_view authorization;  // the Authorization header; empty when absent
+  bool has_origin = false;         // an Origin header was sent
+  // A Transfer-Encoding that does not end in chunked (RFC 9112 §6.3): the
+  // body has no knowable length.
+  bool unframed = false;
+  bool keep_alive = true;  // the client asked to keep the connection open
+  std::string_view body;
+};
+
+// The complete answer. Every status but 204 carries a JSON body with `ok`
+// and `feature_flag`. A HEAD request gets the GET answer: the transport
+// sends its headers and length without the body.
+struct Reply {
+  StatusCode status = StatusCode::ok;
+  std::string body;                   // JSON text; empty for 204
+  std::string_view allow;             // Allow header (405 and OPTIONS), else empty
+  std::string_view www_authenticate;  // challenge of a 401, else empty
+  bool keep_alive = true;             // false: close the connection after this reply
+};
+
+// Answers one request. Unexpected failures become a JSON 500 (503 when out
+// of memory) rather than an exception; only std::bad_alloc while building
+// that answer can escape. Safe to call from any number of threads at once.
+Reply handle(const RequestView& req, const Options& options, const Services& services = {});
+
+// A JSON error ({"ok": false, "detail", "feature_flag"}) that closes the
+// connection; for requests that could not be parsed.
+Reply error_reply(StatusCode status, std::string_view detail, const Services& services = {});
+
+// ===========================================================================
+// Implementation
+// ===========================================================================
+
+namespace detail {
+
+namespace json = boost::json;
+
+inline constexpr const char* kVersionDetail = "only HTTP/1.0 and HTTP/1.1 are served";
+inline constexpr std::string_view kBearerChallenge = "Bearer realm=\"comfyvn_perf\"";
+
+// Each service is resolved when a route first needs it, so that a 404 or a
+// disabled route creates no singleton.
+inline PerfProfiler& profiler_of(const Services& s) {
+  return s.profiler != nullptr ? *s.profiler : perf_profiler();
+}
+inline BudgetManager& budgets_of(const Services& s) {
+  return s.budgets != nullptr ? *s.budgets : budget_manager();
+}
+inline FeatureFlags& flags_of(const Services& s) {
+  return s.flags != nullptr ? *s.flags : feature_flags();
+}
+
+// Compares a presented secret with the expected one in time that depends only
+// on their lengths, so response timing does not reveal how many leading
+// characters were right.
+inline bool constant_time_equal(std::string_view presented, std::string_view expected) {
+  std::size_t diff = presented.size() ^ expected.size();
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    diff |= static_cast<std::size_t>(p ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+struct Target {
+  std::string_view path;
+  std::string_view query;
+};
+
+// Paths are matched exactly as sent: no percent-decoding, no dot-segment
+// removal, so "/api/perf/../x" or "%2e%2e" can only ever miss (404).
+inline Target split_target(std::string_view t) {
+  // Absolute-form ("GET http://host/path") is valid HTTP/1.1; keep the path.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (os::istarts_with(t, scheme)) {
+      const auto rest = t.substr(scheme.size());
+      const auto start = rest.find_first_of("/?#");
+      t = start == std::string_view::npos ? std::string_view("/") : rest.substr(start);
+      break;
+    }
+  }
+  if (const auto hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
+  const auto q = t.find('?');
+  if (q == std::string_view::npos) return {t, {}};
+  return {t.substr(0, q), t.substr(q + 1)};
+}
+
+// The body of a successful BudgetManager call, or the matching error (its
+// body's fields, e.g. the 409's `reason` and `job`, travel with it).
+inline json::object unwrap(BudgetResult r) {
+  if (r.ok()) return std::move(r.body);
+  throw Rejection{status_of(r.error), r.detail.empty() ? "request refused" : r.detail,
+                  std::move(r.body)};
+}
+
+struct RouteContext {
+  const Options& options;
+  const Services& services;
+  std::string_view query;
+  const json::object& body;
+  Fields fields() const { return Fields(body, options.max_metadata_bytes); }
+  PerfProfiler& profiler() const { return profiler_of(services); }
+  BudgetManager& budgets() const { return budgets_of(services); }
+  FeatureFlags& flags() const { return flags_of(services); }
+};
+
+// ---- route bodies: each returns the success fields besides ok/feature_flag ----
+
+inline json::object route_health(const RouteContext& c) {
+  const std::size_t limit = parse_limit(c.query);
+  const bool budgets = c.flags().budgets_enabled();
+  const bool profiler = c.flags().profiler_enabled();
+  json::object out;
+  out["budgets_enabled"] = budgets;
+  out["profiler_enabled"] = profiler;
+  out["budgets"] = budgets ? json::value(c.budgets().health()) : json::value(nullptr);
+  out["profiler"] = profiler ? json::value(c.profiler().health(limit)) : json::value(nullptr);
+  return out;
+}
+
+inline json::object route_budgets(const RouteContext& c) {
+  return {{"budgets", c.budgets().snapshot()}};
+}
+
+inline json::object route_apply(const RouteContext& c) {
+  // The manager owns the limits' names, types and ranges; it names the field.
+  return unwrap(c.budgets().configure(c.body));
+}
+
+inline json::object route_job_register(const RouteContext& c) {
+  const Fields f = c.fields();
+  std::string job_id = f.required_text("job_id", 1, 128);
+  std::string job_type = f.text("job_type", 1, 128).value_or("generic");
+  json::object payload = f.object("payload").value_or(json::object());
+  const Fields p(payload, c.options.max_metadata_bytes, "payload.");
+  if (auto perf = p.object("perf")) {
+    const Fields hints(*perf, c.options.max_metadata_bytes, "payload.perf.");
+    for (const char* key : {"cpu_percent", "ram_mb", "vram_mb"}) hints.number(key, 0.0);
+  }
+  return unwrap(
+      c.budgets().register_job(std::move(job_id), std::move(job_type), std::move(payload)));
+}
+
+inline json::object route_job_start(const RouteContext& c) {
+  const std::string job_id = c.fields().required_text("job_id", 1, 128);
+  return unwrap(c.budgets().start_job(job_id));
+}
+
+inline json::object route_job_finish(const RouteContext& c) {
+  const Fields f = c.fields();
+  const std::string job_id = f.required_text("job_id", 1, 128);
+  std::string status = f.text("status", 1, 32).value_or("complete");
+  std::optional<std::string> reason = f.text("reason", 0, 1024);
+  return unwrap(c.budgets().finish_job(job_id, std::move(status), std::move(reason)));
+}
+
+inline json::object route_job_refresh(const RouteContext& c) {
+  return {{"transitions", c.budgets().refresh_queue()}};
+}
+
+inline json::object route_asset_register(const RouteContext& c) {
+  const Fields f = c.fields();
+  std::string asset_id = f.required_text("asset_id", 1, 256);
+  const double size_mb = f.required_number("size_mb", 0.0);
+  json::object metadata = f.object("metadata").value_or(json::object());
+  return unwrap(c.budgets().register_asset(std::move(asset_id), size_mb, std::move(metadata)));
+}
+
+inline json::object route_asset_touch(const RouteContext& c) {
+  const std::string asset_id = c.fields().required_text("asset_id", 1, 256);
+  return unwrap(c.budgets().touch_asset(asset_id));
+}
+
+inline json::object route_asset_evict(const RouteContext& c) {
+  const Fields f = c.fields();
+  std::optional<double> target_mb = f.number("target_mb", 0.0);
+  std::optional<std::string> asset_id = f.text("asset_id", 1, 256);
+  return unwrap(c.budgets().evict_lazy_assets(target_mb, std::move(asset_id)));
+}
+
+inline json::object route_mark(const RouteContext& c) {
+  const Fields f = c.fields();
+  const std::string name = f.required_text("name", 1, 128);
+  const std::string category = f.text("category", 1, 64).value_or("general");
+  json::object metadata = f.object("metadata").value_or(json::object());
+  return {{"mark", c.profiler().mark(name, category, std::move(metadata))}};
+}
+
+inline json::object route_dashboard(const RouteContext& c) {
+  return {{"dashboard", c.profiler().dashboard(parse_limit(c.query))}};
+}
+
+inline json::object route_reset(const RouteContext& c) {
+  c.profiler().reset();
+  return {};
+}
+
+inline json::object run(Action action, const RouteContext& c) {
+  switch (action) {
+    case Action::health:
+      return route_health(c);
+    case Action::budgets_snapshot:
+      return route_budgets(c);
+    case Action::budgets_apply:
+      return route_apply(c);
+    case Action::job_register:
+      return route_job_register(c);
+    case Action::job_start:
+      return route_job_start(c);
+    case Action::job_finish:
+      return route_job_finish(c);
+    case Action::job_refresh:
+      return route_job_refresh(c);
+    case Action::asset_register:
+      return route_asset_register(c);
+    case Action::asset_touch:
+      return route_asset_touch(c);
+    case Action::asset_evict:
+      return route_asset_evict(c);
+    case Action::profiler_mark:
+      return route_mark(c);
+    case Action::profiler_dashboard:
+      return route_dashboard(c);
+    case Action::profiler_reset:
+      return route_reset(c);
+  }
+  throw Rejection{StatusCode::not_found, "no such route"};
+}
+
+// {"ok", ["detail",] "feature_flag", ...fields} as a complete reply.
+inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
+                        json::object fields) {
+  const bool ok = status == StatusCode::ok;
+  json::object body;
+  body.reserve(fields.size() + 3);
+  body["ok"] = ok;
+  if (!ok) body["detail"] = detail;
+  body["feature_flag"] = flag;
+  for (auto& kv : fields) body.emplace(kv.key(), std::move(kv.value()));
+  Reply reply;
+  reply.status = status;
+  reply.body = json::serialize(body);
+  return reply;
+}
+
+inline bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
+  switch (s) {
+    case Subsystem::budgets:
+      return flags.budgets_enabled();
+    case Subsystem::profiler:
+      return flags.profiler_enabled();
+    case Subsystem::none:
+      break;
+  }
+  return true;
+}
+
+inline Reply dispatch(const RequestView& req, const Options& options, const Services& services,
+                      bool flag) {
+  if (req.version / 10 != 1) {
+    throw Rejection{StatusCode::http_version_not_supported, kVersionDetail, {}, {}, true};
+  }
+  // A body without a knowable length would leave its bytes to be read as the
+  // next request, the seed of request smuggling; refuse it.
+  if (req.unframed) {
+    throw Rejection{StatusCode::bad_request, "unsupported Transfer-Encoding", {}, {}, true};
+  }
+  const Target target = split_target(req.target);
+  const Route* route = find_route(target.path);
+
+  // /health is the one public route: smoke checks need it without secrets.
+  if (target.path != kHealthPath) {
+    if (!options.token.empty()) {
+      const std::string_view auth = os::trim(req.authorization);
+      const bool bearer = auth.size() > 7 && os::istarts_with(auth, "Bearer ");
+      if (!bearer || !constant_time_equal(os::trim(auth.substr(7)), options.token)) {
+        throw Rejection{StatusCode::unauthorized, "missing or invalid bearer token"};
+      }
+    }
+    // A web page can make a browser send simple requests here (CSRF) and,
+    // through DNS rebinding, read the answers. Browsers always label such
+    // requests with Origin or a foreign Host; tools such as curl do not.
+    if (req.has_origin) throw Rejection{StatusCode::forbidden, "cross-origin requests are refused"};
+    if (options.token.empty() && !host_is_loopback(req.host)) {
+      throw Rejection{StatusCode::forbidden, "Host must name a loopback address"};
+    }
+  }
+  if (route == nullptr) throw Rejection{StatusCode::not_found, "no such route"};
+
+  const std::string_view allow = allowed_methods(*route);
+  if (req.method == Method::options) {
+    Reply reply;
+    reply.status = StatusCode::no_content;
+    reply.allow = allow;
+    return reply;
+  }
+  if (!accepts(*route, req.method)) {
+    throw Rejection{
+        StatusCode::method_not_allowed,
+        std::string("method not allowed; use ") + (route->method == Method::post ? "POST" : "GET"),
+        {},
+        allow};
+  }
+  if (!subsystem_enabled(route->subsystem, flags_of(services))) {
+    throw Rejection{StatusCode::forbidden, "enable_perf flag disabled"};
+  }
+
+  json::object body;
+  if (route->method == Method::post) {
+    if (req.body.size() > options.max_body_bytes) {
+      throw Rejection{StatusCode::payload_too_large,
+                      "body exceeds " + std::to_string(options.max_body_bytes) + " bytes"};
+    }
+    body = parse_body(req.body, options.max_json_depth);
+  }
+  const RouteContext ctx{options, services, target.query, body};
+  return json_reply(StatusCode::ok, flag, {}, run(route->action, ctx));
+}
+
+}  // namespace detail
+
+inline Reply handle(const RequestView& req, const Options& options, const Services& services) {
+  const bool flag = detail::flags_of(services).perf_enabled();
+  Reply reply;
+  bool close = false;
+  try {
+    reply = detail::dispatch(req, options, services, flag);
+  } catch (detail::Rejection& r) {
+    close = r.close;
+    reply = detail::json_reply(r.status, flag, r.detail, std::move(r.extra));
+    reply.allow = r.allow;
+    if (r.status == StatusCode::unauthorized) reply.www_authenticate = detail::kBearerChallenge;
+  } catch (const std::bad_alloc&) {
+    reply = detail::json_reply(StatusCode::service_unavailable, flag, "out of memory", {});
+  } catch (const std::exception&) {
+    reply = detail::json_reply(StatusCode::internal_server_error, flag, "internal error", {});
+  }
+  reply.keep_alive = req.keep_alive && !close;
+  return reply;
+}
+
+inline Reply error_reply(StatusCode status, std::string_view detail, const Services& services) {
+  const bool flag = detail::flags_of(services).perf_enabled();
+  Reply reply = detail::json_reply(status, flag, detail, {});
+  reply.keep_alive = false;
+  return reply;
+}
+
+}  // namespace comfyvn::perf::http

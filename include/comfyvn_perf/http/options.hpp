@@ -1,0 +1,45 @@
+// comfyvn_perf — what an HTTP adapter's owner can tune: address, token,
+// threads and the limits that keep slow or hostile clients from starving the
+// others. docs/http_api.md lists each option with its default.
+#pragma once
+
+#include <chrono>   // milliseconds
+#include <cstddef>  // size_t
+#include <cstdint>  // uint16_t
+#include <string>   // bind address, token
+
+namespace comfyvn::perf::http {
+
+// `limit` query parameter of /health and /profiler/dashboard: used when the
+// parameter is absent, and the largest value accepted.
+inline constexpr std::size_t kDefaultLimit = 5;
+inline constexpr std::size_t kMaxLimit = 1000;
+
+struct Options {
+  // Address to listen on. Anything but a loopback address needs a token.
+  std::string bind = "127.0.0.1";
+  // TCP port; 0 picks a free one (Adapter::port() tells which).
+  std::uint16_t port = 8001;
+  // Bearer token required on every route except /api/perf/health; empty = none.
+  std::string token;
+  // Threads serving connections (0 is treated as 1).
+  unsigned threads = 2;
+  // Request line plus header fields. Larger: 431 (414 when the request line
+  // alone does not fit), then the connection closes.
+  std::size_t max_header_bytes = 8 * 1024;
+  // Request body. Larger: 413, decided from Content-Length before the body is
+  // read (a chunked body is cut off when it crosses the limit).
+  std::size_t max_body_bytes = 1024 * 1024;
+  // Deadline for each step of a request: its header, its body, writing the
+  // response. Also how long a keep-alive connection may sit idle.
+  std::chrono::milliseconds read_timeout{10'000};
+  // Open connections. The next one is answered 503 at once and closed.
+  std::size_t max_connections = 512;
+  // Nesting depth of a request's JSON body; deeper bodies answer 400.
+  std::size_t max_json_depth = 32;
+  // Serialised size of one `metadata` or `payload` object; larger answers 422.
+  // Marks and assets keep their metadata, so this bounds what a client can pin.
+  std::size_t max_metadata_bytes = 64 * 1024;
+};
+
+}  // namespace comfyvn::perf::http

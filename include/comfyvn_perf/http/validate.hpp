@@ -1,0 +1,222 @@
+// comfyvn_perf — reading what a client sent: the `limit` query parameter,
+// the JSON body and its typed fields. Every failure is a Rejection whose
+// detail names the offending field, which the handler turns into the error
+// response.
+#pragma once
+
+#include <cmath>        // isfinite
+#include <cstddef>      // size_t
+#include <optional>     // optional fields
+#include <string>       // owned text, messages
+#include <string_view>  // keys, query
+#include <utility>      // move
+
+#include <boost/json.hpp>
+
+#include "../os/text.hpp"
+#include "options.hpp"
+#include "status.hpp"
+
+namespace comfyvn::perf::http::detail {
+
+namespace json = boost::json;
+
+// Thrown inside the handler and turned into the error reply at the top.
+struct Rejection {
+  StatusCode status;
+  std::string detail;
+  json::object extra = {};      // fields that travel with the error (a 409's reason)
+  std::string_view allow = {};  // Allow header of a 405
+  bool close = false;           // the request cannot be trusted to frame the next one
+};
+
+inline int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding; false on a broken escape.
+inline bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
+// The `limit` query parameter: an integer 0..kMaxLimit, kDefaultLimit when
+// absent. Every occurrence must be valid; the last one wins. Other
+// parameters are ignored.
+inline std::size_t parse_limit(std::string_view query) {
+  std::size_t limit = kDefaultLimit;
+  std::string key, value;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (!percent_decode(pair.substr(0, eq), key) || key != "limit") continue;
+    const std::string_view raw =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    bool good = percent_decode(raw, value) && !value.empty() && value.size() <= 4;
+    std::size_t n = 0;
+    for (const char c : value) {
+      if (c < '0' || c > '9') good = false;
+      if (good) n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (!good || n > kMaxLimit) {
+      throw Rejection{StatusCode::unprocessable_entity,
+                      "limit must be an integer between 0 and " + std::to_string(kMaxLimit)};
+    }
+    limit = n;
+  }
+  return limit;
+}
+
+// Boost.JSON reads 1e999999 as infinity and would write it back as the
+// non-JSON token "Infinity"; refuse such numbers before anything stores them.
+// True when `v` holds one; `path` then names it ("metadata.v[1]"). The
+// parser's depth cap bounds the recursion.
+inline bool find_non_finite(const json::value& v, std::string& path) {
+  if (v.is_double()) return !std::isfinite(v.get_double());
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      if (find_non_finite(kv.value(), path)) {
+        const std::string key(kv.key());
+        path = path.empty() ? key : (path.front() == '[' ? key + path : key + "." + path);
+        return true;
+      }
+    }
+  } else if (v.is_array()) {
+    const auto& arr = v.get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      if (find_non_finite(arr[i], path)) {
+        const std::string idx = "[" + std::to_string(i) + "]";
+        path = path.empty() ? idx : (path.front() == '[' ? idx + path : idx + "." + path);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// A POST body: a JSON object, or nothing at all (treated as {} so that
+// `curl -X POST .../profiler/reset` works).
+inline json::object parse_body(std::string_view body, std::size_t max_depth) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
+  json::parse_options opts;
+  opts.max_depth = max_depth;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, json::storage_ptr(), opts);
+  if (ec == json::error::too_deep) {
+    throw Rejection{StatusCode::bad_request,
+                    "body nests deeper than " + std::to_string(max_depth) + " levels"};
+  }
+  if (ec) throw Rejection{StatusCode::bad_request, "body is not valid JSON: " + ec.message()};
+  if (!v.is_object()) throw Rejection{StatusCode::bad_request, "body must be a JSON object"};
+  std::string where;
+  if (find_non_finite(v, where)) {
+    throw Rejection{StatusCode::unprocessable_entity,
+                    where + " is out of range (not a finite number)"};
+  }
+  return std::move(v.get_object());
+}
+
+// Typed access to the fields of one JSON object; every failure is a 422 whose
+// detail names the field (with its path, e.g. "payload.perf.ram_mb").
+class Fields {
+ public:
+  Fields(const json::object& obj, std::size_t max_object_bytes, std::string prefix = {})
+      : obj_(obj), max_object_bytes_(max_object_bytes), prefix_(std::move(prefix)) {}
+
+  // Lengths count characters as a person does: UTF-8 code points (Boost.JSON
+  // has already rejected invalid UTF-8).
+  std::optional<std::string> text(std::string_view key, std::size_t min_chars,
+                                  std::size_t max_chars) const {
+    const json::value* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) fail(key, "must be a string");
+    const std::string_view s = v->get_string();
+    const std::size_t n = os::utf8_length(s);
+    if (n < min_chars || n > max_chars) {
+      fail(key, "must be " + std::to_string(min_chars) + "-" + std::to_string(max_chars) +
+                    " characters long");
+    }
+    for (const char c : s) {
+      // Ids and names end up in logs and keys: no NUL, newline or escape codes.
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+        fail(key, "must not contain control characters");
+      }
+    }
+    return std::string(s);
+  }
+
+  std::string required_text(std::string_view key, std::size_t min_chars,
+                            std::size_t max_chars) const {
+    auto s = text(key, min_chars, max_chars);
+    if (!s) fail(key, "is required");
+    return std::move(*s);
+  }
+
+  std::optional<double> number(std::string_view key, double min) const {
+    const json::value* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_number()) fail(key, "must be a number");
+    const double d = v->to_number<double>();
+    if (!std::isfinite(d) || d < min) fail(key, "must be a number >= " + format_min(min));
+    return d;
+  }
+
+  double required_number(std::string_view key, double min) const {
+    auto d = number(key, min);
+    if (!d) fail(key, "is required");
+    return *d;
+  }
+
+  std::optional<json::object> object(std::string_view key) const {
+    const json::value* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_object()) fail(key, "must be an object");
+    if (json::serialize(*v).size() > max_object_bytes_) {
+      fail(key, "is too large (at most " + std::to_string(max_object_bytes_) + " bytes of JSON)");
+    }
+    return v->get_object();
+  }
+
+  std::string name_of(std::string_view key) const { return prefix_ + std::string(key); }
+
+ private:
+  // Absent and null both mean "not given".
+  const json::value* find(std::string_view key) const {
+    const json::value* v = obj_.if_contains(key);
+    return (v == nullptr || v->is_null()) ? nullptr : v;
+  }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    throw Rejection{StatusCode::unprocessable_entity, name_of(key) + " " + what};
+  }
+  static std::string format_min(double min) {
+    std::string s = std::to_string(min);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  }
+
+  const json::object& obj_;
+  std::size_t max_object_bytes_;
+  std::string prefix_;
+};
+
+}  // namespace comfyvn::perf::http::detail

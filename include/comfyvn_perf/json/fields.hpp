@@ -1,0 +1,60 @@
+// comfyvn_perf — checks for fields of JSON request bodies.
+//
+// JSON has one number type; these decide what counts as "a number" and "an
+// integer" the same way everywhere: 2.0 is an integer, 2.5 is not, true is
+// not a number, and NaN or infinity never get through.
+#pragma once
+
+#include <cmath>        // isfinite, floor
+#include <cstddef>      // size_t
+#include <cstdint>      // uint64_t
+#include <optional>     // "not acceptable"
+#include <string_view>  // length checks
+
+#include <boost/json.hpp>
+
+#include "../os/text.hpp"
+
+namespace comfyvn::perf::detail {
+
+inline std::optional<double> json_number(const boost::json::value& v) {
+  double d = 0;
+  if (v.is_int64()) {
+    d = static_cast<double>(v.get_int64());
+  } else if (v.is_uint64()) {
+    d = static_cast<double>(v.get_uint64());
+  } else if (v.is_double()) {
+    d = v.get_double();
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+// A whole number >= 0 that fits in 64 bits.
+inline std::optional<std::uint64_t> json_whole_number(const boost::json::value& v) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64()) {
+    if (v.get_int64() < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(v.get_int64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    // 2^64 is exactly representable; anything at or above it does not fit.
+    if (!std::isfinite(d) || d < 0 || d >= 18446744073709551616.0 || std::floor(d) != d) {
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(d);
+  }
+  return std::nullopt;
+}
+
+// Lengths are characters as a person counts them: UTF-8 code points, not
+// bytes.
+inline bool length_within(std::string_view s, std::size_t lo, std::size_t hi) {
+  const std::size_t n = os::utf8_length(s);
+  return n >= lo && n <= hi;
+}
+
+}  // namespace comfyvn::perf::detail

@@ -1,0 +1,40 @@
+// comfyvn_perf — JSON views of the feature flags.
+#pragma once
+
+#include <utility>  // move
+
+#include <boost/json.hpp>
+
+#include "../flags/values.hpp"
+
+namespace comfyvn::perf {
+
+// {enable_perf, enable_perf_budgets, enable_perf_profiler_dashboard}
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagValues& v) {
+  jv = boost::json::object{{"enable_perf", v.enable_perf},
+                           {"enable_perf_budgets", v.enable_perf_budgets},
+                           {"enable_perf_profiler_dashboard", v.enable_perf_profiler_dashboard}};
+}
+
+// {enable_perf, enable_perf_budgets, enable_perf_profiler_dashboard,
+//  budgets_enabled, profiler_enabled, env_override (null when unset),
+//  config_path, local_config_path, problems}
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagReport& r) {
+  boost::json::array problems;
+  problems.reserve(r.problems.size());
+  for (const auto& p : r.problems) problems.emplace_back(p);
+  boost::json::value env = nullptr;
+  if (r.env_override) env = *r.env_override;
+  jv = boost::json::object{
+      {"enable_perf", r.values.enable_perf},
+      {"enable_perf_budgets", r.values.enable_perf_budgets},
+      {"enable_perf_profiler_dashboard", r.values.enable_perf_profiler_dashboard},
+      {"budgets_enabled", r.budgets_enabled},
+      {"profiler_enabled", r.profiler_enabled},
+      {"env_override", std::move(env)},
+      {"config_path", r.files.config},
+      {"local_config_path", r.files.local},
+      {"problems", std::move(problems)}};
+}
+
+}  // namespace comfyvn::perf
