@@ -272,8 +272,10 @@ class FeatureFlags {
   // When on, the profiler and the budget manager follow the flags: each is
   // switched when its flag changes, the first read counting as a change
   // from "off". feature_flags() turns this on. The switching itself is the
-  // runtime's driver (detail::flags::subsystem_driver); without one (no
-  // runtime in the program) there is nothing to drive.
+  // runtime's driver (detail::flags::subsystem_driver), installed when the
+  // first of perf_profiler(), budget_manager(), hooks() and feature_flags()
+  // is created; before that (or with no runtime in the program) there is
+  // nothing to drive.
   void drive_subsystems(bool on) {
     drive_.store(on, std::memory_order_release);
     if (on) apply();

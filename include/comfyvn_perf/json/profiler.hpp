@@ -1,4 +1,4 @@
-// comfyvn_perf — JSON views of the profiler's structs (contract §4 shapes).
+// comfyvn_perf — JSON views of the profiler's structs (shapes in docs/http_api.md).
 #pragma once
 
 #include <algorithm>  // stable_sort

@@ -33,6 +33,7 @@ namespace detail::runtime {
 template <typename T>
 void publish(std::atomic<T*>& slot, T* object) {
   install_fork_handler();
+  install_subsystem_driver();
   slot.store(object, std::memory_order_release);
 }
 
@@ -82,7 +83,6 @@ COMFYVN_PERF_VISIBLE inline BudgetManager& budget_manager() {
 // budget manager from then on.
 COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags() {
   static FeatureFlags* f = [] {
-    detail::runtime::install_subsystem_driver();
     auto* flags = new FeatureFlags();
     detail::runtime::publish(detail::runtime::instances().flags, flags);
     flags->drive_subsystems(true);

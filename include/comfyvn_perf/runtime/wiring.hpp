@@ -36,7 +36,11 @@ inline void switch_subsystems(const FlagChange& c) {
 }
 
 // Keeps a driver installed by a library loaded earlier: any copy does the
-// same, through the same process-wide singletons.
+// same, through the same process-wide singletons. Installed when the first
+// singleton is created (runtime/singletons.hpp), not at static
+// initialisation: taking the driver's address compiles the whole profiler and
+// budget manager into the file that does it, and a static initialiser would
+// do that in every file that includes <comfyvn_perf/perf.hpp>.
 inline bool install_subsystem_driver() noexcept {
   flags::SubsystemDriver none = nullptr;
   flags::subsystem_driver().compare_exchange_strong(none, &switch_subsystems);
@@ -72,12 +76,6 @@ inline void connect_budgets(BudgetManager& budgets) {
 }
 
 }  // namespace detail::runtime
-
-// Installed during static initialisation of any program that includes the
-// runtime (it only stores a function pointer), so that drive_subsystems(true)
-// works on a FeatureFlags of your own even before feature_flags() is called.
-COMFYVN_PERF_VISIBLE inline const bool g_subsystem_driver_installed =
-    detail::runtime::install_subsystem_driver();
 
 }  // namespace comfyvn::perf
 
