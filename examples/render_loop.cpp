@@ -208,22 +208,39 @@ class TextureStreamer {
     const int first = static_cast<int>(camera_x / 10.0);
     for (int tile = first; tile < first + 4; ++tile) {
       const std::string id = "texture/tile_" + std::to_string(tile) + ".ktx";
-      if (bm.touch_asset(id).ok()) continue;
-      const double size_mb = 16.0 + (tile % 4) * 16.0;
+      if (bm.touch_asset(id).ok()) continue;  // reloads it (load handler) if evicted
+      const double size_mb = tile_mb(tile);
       perf::note_alloc(static_cast<std::size_t>(size_mb * 1024 * 1024));  // the "GPU upload"
       bm.register_asset(
           id, size_mb, {{"kind", "texture"}, {"tile", tile}},
           [this](const std::string&, const boost::json::object& meta, perf::EvictionCause) {
             unloaded_.fetch_add(1);
-            const double mb = 16.0 + (meta.at("tile").to_number<int>() % 4) * 16.0;
-            perf::note_free(static_cast<std::size_t>(mb * 1024 * 1024));
+            perf::note_free(static_cast<std::size_t>(tile_mb(meta.at("tile").to_number<int>()) *
+                                                     1024 * 1024));
+          },
+          [](const std::string&, const boost::json::object& meta) {
+            // Uploaded again: the next eviction frees it again.
+            perf::note_alloc(static_cast<std::size_t>(
+                tile_mb(meta.at("tile").to_number<int>()) * 1024 * 1024));
           });
+      registered_.push_back(id);
+    }
+    // The camera only moves forward: tiles far behind it will not be seen
+    // again, so they are unregistered and the registry stays bounded (a
+    // loaded one is unloaded first, through its handler).
+    while (registered_.size() > kKeptTiles) {
+      bm.unregister_asset(registered_.front());
+      registered_.pop_front();
     }
   }
   std::uint64_t unloaded() const { return unloaded_.load(); }
 
  private:
+  static constexpr std::size_t kKeptTiles = 32;
+  static double tile_mb(int tile) { return 16.0 + (tile % 4) * 16.0; }
+
   std::atomic<std::uint64_t> unloaded_{0};
+  std::deque<std::string> registered_;  // oldest first; update() runs on one thread
 };
 
 // ---------------------------------------------------------------------------

@@ -8,9 +8,11 @@
 //      Allow header listing POST. Without --base the adapter is started
 //      in-process on an ephemeral 127.0.0.1 port. POST routes are probed with
 //      GET (405) and OPTIONS only, so the check never changes server state;
-//   3. the documentation exists (relative to --root, default ".").
-// Prints one JSON report {ts, profile, base, pass, flags, routes, files, notes}
-// and exits 0 on pass, 2 on fail.
+//   3. the documentation exists under --root (default: the working directory).
+// --root also locates the config (DIR/config/comfyvn.json) unless
+// COMFYVN_CONFIG names one, so the installed program checks any tree from
+// anywhere. Prints one JSON report {ts, profile, base, pass, flags, routes,
+// files, notes} and exits 0 on pass, 2 on fail; --help prints the usage.
 #include <comfyvn_perf/http.hpp>
 #include <comfyvn_perf/os/time.hpp>
 
@@ -55,6 +57,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/budgets/assets/register"},
     {"POST", "/budgets/assets/touch"},
     {"POST", "/budgets/assets/evict"},
+    {"POST", "/budgets/assets/unregister"},
     {"POST", "/profiler/mark"},
     {"GET", "/profiler/dashboard"},
     {"POST", "/profiler/reset"},
@@ -134,6 +137,24 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+constexpr const char* kUsage = R"(usage: check_current_system --profile p3_ops_obs_perf [--base URL] [--root DIR]
+
+Smoke check of comfyvn_perf: the feature flags are off, every /api/perf route
+answers, and the documentation is present. Prints one JSON report; exits 0 on
+pass, 2 on fail or on a usage error.
+
+  --profile NAME  the check to run; the only one is p3_ops_obs_perf
+  --base URL      probe the adapter already serving at URL (http://HOST:PORT);
+                  without it an adapter is started in-process on an
+                  ephemeral 127.0.0.1 port
+  --root DIR      the tree to check (default: the working directory): the
+                  docs are looked up under DIR/docs/, and the flags are read
+                  from DIR/config/comfyvn.json unless COMFYVN_CONFIG is set
+  --help          print this text and exit 0
+
+Environment: COMFYVN_CONFIG=PATH (config file), COMFYVN_ENABLE_PERF=1|0.
+)";
+
 [[noreturn]] void fail_usage(const std::string& why) {
   const json::object report{{"ts", perf::os::epoch_now()},
                             {"profile", nullptr},
@@ -153,8 +174,14 @@ int main(int argc, char** argv) {
   std::string profile;
   std::string base;
   std::string root = ".";
+  bool root_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kUsage);
+      return 0;
+    }
+    if (a == "--root" && i + 1 < argc) root_given = true;
     if ((a == "--profile" || a == "--base" || a == "--root") && i + 1 < argc) {
       (a == "--profile" ? profile : a == "--base" ? base : root) = argv[++i];
     } else {
@@ -164,6 +191,11 @@ int main(int argc, char** argv) {
     }
   }
   if (profile != kProfile) fail_usage("unknown profile '" + profile + "'; known: " + kProfile);
+  // Before the first use of the SDK, which loads the config: the tree named
+  // by --root brings its own config, unless the environment names one.
+  if (root_given && std::getenv("COMFYVN_CONFIG") == nullptr) {
+    ::setenv("COMFYVN_CONFIG", (root + "/config/comfyvn.json").c_str(), 1);
+  }
 
   json::array notes;
   bool pass = true;

@@ -5,6 +5,13 @@
 // docs/configuration.md lists them all.
 #pragma once
 
+// The SDK's version, kept equal to meson.build's project version (a test
+// checks that they agree). comfyvn::perf::version() returns it at run time.
+#define COMFYVN_PERF_VERSION "0.1.0"
+#define COMFYVN_PERF_VERSION_MAJOR 0
+#define COMFYVN_PERF_VERSION_MINOR 1
+#define COMFYVN_PERF_VERSION_PATCH 0
+
 // 1 = instrumentation compiled in (default); 0 = every PERF_* macro is empty and
 // does not evaluate its arguments.
 #ifndef COMFYVN_PERF_ENABLED
@@ -34,6 +41,12 @@
 #define COMFYVN_PERF_MAX_MARKS 256
 #endif
 
+// Bytes of text (name, category, serialised metadata) the kept marks may hold
+// together; older marks go first. Bounds memory and the dashboard's size.
+#ifndef COMFYVN_PERF_MAX_MARK_BYTES
+#define COMFYVN_PERF_MAX_MARK_BYTES (1024 * 1024)
+#endif
+
 // Clock used by PERF_SCOPE: 0 = automatic (TSC on x86-64, CNTVCT on AArch64,
 // steady_clock elsewhere), 1 = always std::chrono::steady_clock.
 #ifndef COMFYVN_PERF_CLOCK_STEADY
@@ -60,3 +73,10 @@ static_assert((COMFYVN_PERF_RING_CAPACITY & (COMFYVN_PERF_RING_CAPACITY - 1)) ==
               "COMFYVN_PERF_RING_CAPACITY must be a power of two");
 static_assert(COMFYVN_PERF_MAX_DYNAMIC_NAMES < COMFYVN_PERF_MAX_SITES,
               "COMFYVN_PERF_MAX_DYNAMIC_NAMES must leave room for static sites");
+
+#ifdef __cplusplus
+namespace comfyvn::perf {
+// The version this code was compiled against, e.g. "0.1.0".
+constexpr const char* version() noexcept { return COMFYVN_PERF_VERSION; }
+}  // namespace comfyvn::perf
+#endif

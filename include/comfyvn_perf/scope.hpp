@@ -42,9 +42,12 @@
 
 #else  // COMFYVN_PERF_ENABLED == 0: every macro is empty and evaluates nothing.
 
-#define PERF_SCOPE(name, category) static_cast<void>(0)
-#define PERF_SCOPE_DYN(name, category) static_cast<void>(0)
-#define PERF_MARK(name, category) static_cast<void>(0)
+// The arguments are still named, inside sizeof (an unevaluated operand), so
+// that a variable used only in these macros is not "unused" under -Werror.
+#define COMFYVN_PERF_UNUSED2(a, b) (static_cast<void>(sizeof(a)), static_cast<void>(sizeof(b)))
+#define PERF_SCOPE(name, category) COMFYVN_PERF_UNUSED2(name, category)
+#define PERF_SCOPE_DYN(name, category) COMFYVN_PERF_UNUSED2(name, category)
+#define PERF_MARK(name, category) COMFYVN_PERF_UNUSED2(name, category)
 #define PERF_FRAME() static_cast<void>(0)
 #define PERF_IS_COMPILED_IN 0
 

@@ -18,6 +18,21 @@ int step(int x) {
 }
 int main() { return step(0) == 1 ? 0 : 1; }
 CPP
+# Compiled out, a variable used only in the macros must not be "unused".
+cat >"$work/only_in_macros.cpp" <<'CPP'
+#include <comfyvn_perf/scope.hpp>
+#include <string>
+int main() {
+  const char* name = "step";
+  std::string dynamic = "dyn";
+  const char* category = "render";
+  PERF_SCOPE("literal", "render");
+  PERF_SCOPE_DYN(dynamic, category);
+  PERF_MARK(name, category);
+  PERF_FRAME();
+  return 0;
+}
+CPP
 cat >"$work/baseline.cpp" <<'CPP'
 #include <atomic>
 #include <cstdint>
@@ -69,5 +84,7 @@ for std in c++17 c++20; do
   "$cxx" -std=$std -O2 -Wall -Wextra -Werror -DCOMFYVN_PERF_ENABLED=0 -I "$inc" \
     "$work/one_scope.cpp" -o "$work/one_scope_off"
   "$work/one_scope_off"
+  "$cxx" -std=$std -Wall -Wextra -Wunused -Werror -DCOMFYVN_PERF_ENABLED=0 -I "$inc" \
+    -c "$work/only_in_macros.cpp" -o "$work/only_in_macros.o"
 done
 exit $fail

@@ -7,6 +7,7 @@
 #include <comfyvn_perf/perf.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -841,4 +842,214 @@ TEST_CASE("drive_subsystems lets a FeatureFlags of your own switch the subsystem
   f->drive_subsystems(true);         // catches up with the change it missed
   CHECK_FALSE(perf_profiler().enabled());
   f->drive_subsystems(false);
+}
+
+// ---- issue 10: config paths that are not regular files, overrides, log ----
+
+namespace {
+
+// Runs `make` on a thread of its own and waits at most `limit`. On a hang
+// (the bug: open() on a FIFO waits for a writer forever) the FIFO's reader is
+// released by opening its write end, so the test fails instead of hanging.
+template <typename Make>
+bool finishes_within(std::chrono::milliseconds limit, const std::string& fifo, Make make) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread t([done, make] {
+    make();
+    done->store(true);
+  });
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done->load() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool in_time = done->load();
+  while (!done->load()) {
+    if (!fifo.empty()) {
+      const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) ::close(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  t.join();
+  return in_time;
+}
+
+}  // namespace
+
+TEST_CASE("a FIFO, a directory or /dev/zero as config file: refused at once, all off",
+          "[flags][robust]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string fifo = dir / "fifo.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  const std::string folder = dir / "folder.json";
+  REQUIRE(::mkdir(folder.c_str(), 0755) == 0);
+
+  for (const std::string& path : {fifo, folder, std::string("/dev/zero")}) {
+    INFO(path);
+    std::unique_ptr<Flags> f;
+    CHECK(finishes_within(std::chrono::milliseconds(2000), fifo,
+                          [&] { f = std::make_unique<Flags>(path, ""); }));
+    REQUIRE(f != nullptr);
+    check_all_off(**f);
+    REQUIRE(f->messages.size() == 1);
+    CHECK(contains(f->messages[0], path));
+    CHECK(contains(f->messages[0], "not a regular file"));
+    CHECK(contains(f->messages[0], "all feature flags are off"));
+    // Reads, reloads and the toggle come back too, and the path is untouched.
+    (*f)->set_check_interval(std::chrono::milliseconds(0));
+    bool toggled = true;
+    CHECK(finishes_within(std::chrono::milliseconds(2000), fifo, [&] {
+      for (int i = 0; i < 20; ++i) (void)(*f)->perf_enabled();
+      (void)(*f)->reload();
+      toggled = (*f)->set_perf_enabled(true);
+    }));
+    CHECK_FALSE(toggled);
+    CHECK(contains((*f)->last_error(), "not a regular file"));
+    check_all_off(**f);
+  }
+  struct stat st {};
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+}
+
+TEST_CASE("a FIFO named by COMFYVN_CONFIG at start-up does not block", "[flags][robust]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string fifo = dir / "comfyvn.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  ::setenv("COMFYVN_CONFIG", fifo.c_str(), 1);
+  std::vector<std::string> messages;
+  std::unique_ptr<FeatureFlags> f;
+  comfyvn::perf::os::set_log_sink(
+      [&](comfyvn::perf::os::LogLevel, std::string_view m) { messages.emplace_back(m); });
+  CHECK(finishes_within(std::chrono::milliseconds(2000), fifo,
+                        [&] { f = std::make_unique<FeatureFlags>(); }));
+  comfyvn::perf::os::set_log_sink({});
+  REQUIRE(f != nullptr);
+  check_all_off(*f);
+  CHECK(f->config_path() == fifo);
+  REQUIRE(messages.size() == 1);
+  CHECK(contains(messages[0], "not a regular file (a FIFO)"));
+}
+
+TEST_CASE("a reader is never stuck behind another thread's file I/O", "[flags][robust]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  write_text(config, features(R"("enable_perf": true)"));
+  Flags f(config, "");
+  f->set_check_interval(std::chrono::milliseconds(0));
+  // Swap a FIFO in while readers and a toggler run: every call must return.
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        (void)f->values();
+        (void)f->profiler_enabled();
+        reads.fetch_add(1);
+      }
+    });
+  }
+  ::unlink(config.c_str());
+  REQUIRE(::mkfifo(config.c_str(), 0644) == 0);
+  CHECK(finishes_within(std::chrono::milliseconds(2000), config, [&] {
+    for (int i = 0; i < 5; ++i) (void)f->set_perf_enabled(i % 2 == 0);
+    const int before = reads.load();
+    while (reads.load() < before + 100) std::this_thread::yield();
+  }));
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  check_all_off(*f);
+}
+
+TEST_CASE("overrides from code switch profiler/budgets in memory, not the umbrella",
+          "[flags][robust]") {
+  CleanEnv env;
+  TempDir dir;
+  const std::string config = dir / "comfyvn.json";
+  write_text(config, features(R"("enable_perf": false)"));
+  Flags f(config, "");
+  const std::string before = read_text(config);
+  std::vector<bool> heard;
+  auto sub = f->on_change([&](const comfyvn::perf::FlagChange& c) {
+    if (c.profiler_changed) heard.push_back(c.profiler_enabled);
+  });
+  f->set_profiler_override(true);
+  CHECK(f->profiler_enabled());
+  CHECK_FALSE(f->budgets_enabled());
+  CHECK_FALSE(f->perf_enabled());  // feature_flag keeps reporting the umbrella
+  CHECK(f->profiler_override() == std::optional<bool>(true));
+  CHECK(f->to_json().at("profiler_override").as_bool());
+  CHECK(f->to_json().at("budgets_override").is_null());
+  f->set_budgets_override(true);
+  CHECK(f->budgets_enabled());
+  // The file stays the file: a reload keeps the override, nothing is written.
+  REQUIRE(f->reload());
+  CHECK(f->profiler_enabled());
+  CHECK(read_text(config) == before);
+  // An override off wins over a file that says on.
+  write_text(config, features(R"("enable_perf": true)"));
+  f->set_profiler_override(false);
+  REQUIRE(f->reload());
+  CHECK(f->perf_enabled());
+  CHECK_FALSE(f->profiler_enabled());
+  f->set_profiler_override(std::nullopt);
+  f->set_budgets_override(std::nullopt);
+  CHECK(f->profiler_enabled());  // follows the file again
+  CHECK(heard == std::vector<bool>{true, false, true});
+}
+
+TEST_CASE("one log sink with levels; 'not found' is an info line", "[flags][robust]") {
+  namespace os = comfyvn::perf::os;
+  CleanEnv env;
+  TempDir dir;
+  std::vector<std::pair<os::LogLevel, std::string>> got;
+  os::set_log_sink([&](os::LogLevel l, std::string_view m) { got.emplace_back(l, m); });
+  const os::LogLevel saved = os::log_level();
+  os::set_log_level(os::LogLevel::warning);
+  CHECK_FALSE(os::log_enabled(os::LogLevel::info));
+  CHECK(os::log_enabled(os::LogLevel::warning));
+  {
+    FeatureFlags f(FlagFiles{dir / "absent.json", ""});  // quiet by default
+    CHECK(f.problems().size() == 1);
+  }
+  CHECK(got.empty());
+  os::set_log_level(os::LogLevel::info);
+  {
+    FeatureFlags f(FlagFiles{dir / "absent2.json", ""});
+  }
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].first == os::LogLevel::info);
+  CHECK(contains(got[0].second, "not found"));
+  got.clear();
+  const std::string bad = dir / "bad.json";
+  write_text(bad, "[");
+  os::set_log_level(os::LogLevel::warning);
+  {
+    FeatureFlags f(FlagFiles{bad, ""});
+  }
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].first == os::LogLevel::warning);
+  CHECK(contains(got[0].second, "malformed JSON"));
+  got.clear();
+  // A per-instance sink still receives every message, whatever its level.
+  std::vector<std::string> mine;
+  FeatureFlags f(FlagFiles{});
+  f.set_log_sink([&](std::string_view m) { mine.emplace_back(m); });
+  f.use_config_files({dir / "absent3.json", ""});
+  CHECK(mine.size() == 1);
+  CHECK(got.empty());
+  os::set_log_level(saved);
+  os::set_log_sink({});
+  os::LogLevel parsed;
+  CHECK(os::parse_log_level("debug", parsed));
+  CHECK(parsed == os::LogLevel::debug);
+  CHECK_FALSE(os::parse_log_level("loud", parsed));
+}
+
+TEST_CASE("COMFYVN_PERF_VERSION agrees with meson.build", "[flags]") {
+  CHECK(std::string(COMFYVN_PERF_VERSION) == COMFYVN_TEST_PROJECT_VERSION);
+  CHECK(std::string(comfyvn::perf::version()) == COMFYVN_PERF_VERSION);
 }

@@ -55,6 +55,11 @@ void check_response(const phttp::Response& res, bool head) {
   require(ok != nullptr && ok->is_bool() && flag != nullptr && flag->is_bool());
   require(ok->get_bool() == (status == 200));
   if (status != 200) require(o.contains("detail"));
+  // Issue 10: bounded responses and short details, whatever was sent.
+  require(res.body().size() <= phttp::Options{}.max_response_bytes);
+  if (const auto* d = o.if_contains("detail"); d != nullptr && d->is_string()) {
+    require(d->get_string().size() <= phttp::kMaxDetailChars + 3);
+  }
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ inline const std::vector<RouteSpec>& all_routes() {
       {bhttp::verb::post, "/api/perf/budgets/assets/register"},
       {bhttp::verb::post, "/api/perf/budgets/assets/touch"},
       {bhttp::verb::post, "/api/perf/budgets/assets/evict"},
+      {bhttp::verb::post, "/api/perf/budgets/assets/unregister"},
       {bhttp::verb::post, "/api/perf/profiler/mark"},
       {bhttp::verb::get, "/api/perf/profiler/dashboard"},
       {bhttp::verb::post, "/api/perf/profiler/reset"},

@@ -6,6 +6,7 @@
 
 #include <comfyvn_perf/perf.hpp>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,8 +38,9 @@ int in_child(Body body) {
     ::alarm(30);
     int code = 1;
     try {
-      code = body() ? 0 : 1;
+      code = static_cast<int>(body());
     } catch (...) {
+      code = 64;
     }
     ::_exit(code);
   }
@@ -123,6 +125,9 @@ TEST_CASE("a forked child gets a working profiler, budget manager and hook bus",
       for (const auto& a : perf_profiler().aggregates()) found = found || a.name == "runtime.child";
       std::atomic<int> got{0};
       auto s = hooks().subscribe("runtime.child", [&](const json::object&) { got.fetch_add(1); });
+      // The queue came from the parent, possibly full of the busy thread's
+      // events: deliver those first so that this one is not dropped.
+      hooks().flush();
       hooks().emit("runtime.child", "t", {});
       hooks().flush();
       // The sampler did not survive fork: the child starts with it off.
@@ -131,7 +136,9 @@ TEST_CASE("a forked child gets a working profiler, budget manager and hook bus",
       const bool sampler_on = budget_manager().enabled();
       budget_manager().set_enabled(false);
       (void)budget_manager().sample_now();
-      return found && got.load() == 1 && sampler_off && sampler_on;
+      // Each failed condition sets its own bit of the exit status.
+      return (found ? 0 : 1) | (got.load() == 1 ? 0 : 2) | (sampler_off ? 0 : 4) |
+             (sampler_on ? 0 : 8);
     });
     CHECK(status == 0);
   }
@@ -143,4 +150,133 @@ TEST_CASE("a forked child gets a working profiler, budget manager and hook bus",
   CHECK(perf_profiler().enabled());
   budget_manager().set_enabled(false);
   perf_profiler().set_enabled(false);
+}
+
+// ---- issue 10: one enable state, and the config applied without a call ----
+
+#include <spawn.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace {
+
+// Runs one hidden test case of this program in a fresh process (no
+// singleton exists there yet) with `extra` added to the environment and the
+// COMFYVN_* variables removed. Returns its exit status; its stderr goes to
+// `stderr_path`.
+int spawn_case(const std::string& name, const std::vector<std::string>& extra,
+               const std::string& stderr_path) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string s = *e;
+    if (s.rfind("COMFYVN_", 0) == 0) continue;
+    env_strings.push_back(s);
+  }
+  for (const auto& s : extra) env_strings.push_back(s);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string exe = "/proc/self/exe";
+  std::string n = name;
+  std::vector<char*> argv = {exe.data(), n.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/comfyvn_rt_XXXXXX";
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("enabling from code is an override the flags report", "[runtime][robust]") {
+  auto& flags = feature_flags();
+  flags.set_log_sink([](std::string_view) {});
+  const std::string dir = temp_dir();
+  flags.use_config_files({dir + "/absent.json", ""});
+  REQUIRE_FALSE(flags.profiler_enabled());
+  REQUIRE_FALSE(perf_profiler().enabled());
+
+  perf_profiler().set_enabled(true);  // what the README shows
+  CHECK(flags.profiler_enabled());    // the adapter and /health read this
+  CHECK_FALSE(flags.perf_enabled());  // feature_flag stays the umbrella
+  CHECK(flags.profiler_override() == std::optional<bool>(true));
+  CHECK(perf_profiler().enabled());
+  // A reload of the (absent) file does not switch it back.
+  REQUIRE_FALSE(flags.reload());
+  CHECK(perf_profiler().enabled());
+  CHECK(flags.profiler_enabled());
+  perf_profiler().set_enabled(false);
+  CHECK_FALSE(flags.profiler_enabled());
+
+  budget_manager().set_enabled(true);
+  CHECK(flags.budgets_enabled());
+  budget_manager().set_enabled(false);
+  CHECK_FALSE(flags.budgets_enabled());
+
+  // Overrides set on the flags drive the subsystems too.
+  flags.set_profiler_override(true);
+  CHECK(perf_profiler().enabled());
+  flags.set_profiler_override(std::nullopt);
+  flags.set_budgets_override(std::nullopt);
+  CHECK_FALSE(perf_profiler().enabled());
+  CHECK_FALSE(budget_manager().enabled());
+  CHECK_FALSE(flags.profiler_enabled());
+  flags.use_default_config_files();
+  (void)std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+// Spawned by the next test: only perf_profiler() is used, feature_flags()
+// never called.
+TEST_CASE("first-use child: config only", "[.rt_first_use_child]") {
+  REQUIRE(perf_profiler().enabled());
+  REQUIRE(budget_manager().enabled());
+  // The flags exist and report it, without anyone having asked for them.
+  REQUIRE(rt::instances().flags.load() != nullptr);
+  REQUIRE(feature_flags().perf_enabled());
+  budget_manager().set_enabled(false);
+  perf_profiler().set_enabled(false);
+}
+
+TEST_CASE("first-use child: bad environment", "[.rt_first_use_env_child]") {
+  (void)hooks();  // any singleton: the flags load and report
+  REQUIRE(rt::instances().flags.load() != nullptr);
+}
+
+TEST_CASE("the config takes effect and is reported without any call", "[runtime][robust]") {
+  const std::string dir = temp_dir();
+  const std::string config = dir + "/comfyvn.json";
+  std::ofstream(config) << R"({"features": {"enable_perf": true}})";
+  CHECK(spawn_case("first-use child: config only", {"COMFYVN_CONFIG=" + config},
+                   dir + "/err1.txt") == 0);
+  CHECK(spawn_case("first-use child: bad environment",
+                   {"COMFYVN_CONFIG=" + config, "COMFYVN_ENABLE_PERF=maybe"},
+                   dir + "/err2.txt") == 0);
+  const std::string err = slurp(dir + "/err2.txt");
+  INFO(err);
+  CHECK(err.find("COMFYVN_ENABLE_PERF='maybe'") != std::string::npos);
+  (void)std::system(("rm -rf '" + dir + "'").c_str());
 }

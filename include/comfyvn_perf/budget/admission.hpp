@@ -56,7 +56,8 @@ inline std::optional<std::string> check_job_fields(std::string_view job_id,
   return std::nullopt;
 }
 
-// payload.perf.{cpu_percent, ram_mb, vram_mb}: each optional, a number >= 0.
+// payload.perf.{cpu_percent, ram_mb, vram_mb}: each optional, a finite
+// number 0..1e9 (kMaxSizeMb), so sums with usage stay finite and printable.
 inline std::optional<std::string> parse_job_hints(const boost::json::object& payload,
                                                   JobRequirements& req) {
   const auto* perf = payload.if_contains("perf");
@@ -69,7 +70,9 @@ inline std::optional<std::string> parse_job_hints(const boost::json::object& pay
     const auto* v = o.if_contains(name);
     if (v == nullptr) continue;
     const auto d = detail::json_number(*v);
-    if (!d || *d < 0) return std::string("payload.perf.") + name + " must be a number >= 0";
+    if (!d || *d < 0 || *d > kMaxSizeMb) {
+      return std::string("payload.perf.") + name + " must be a number >= 0 and <= 1e9";
+    }
     *dst = *d;
   }
   return std::nullopt;
@@ -145,7 +148,7 @@ class AdmissionQueue {
   BudgetResult start_job(const AdmissionContext& c, std::string_view job_id, BudgetEvents& ev) {
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) {
-      return BudgetResult::failure(BudgetError::not_found, concat({"job ", job_id, " not found"}));
+      return BudgetResult::failure(BudgetError::not_found, concat({"job ", detail::quoted_name(job_id), " not found"}));
     }
     BudgetJob& job = it->second;
     if (job.status == JobStatus::running) {
@@ -197,7 +200,7 @@ class AdmissionQueue {
                           BudgetEvents& ev) {
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) {
-      return BudgetResult::failure(BudgetError::not_found, concat({"job ", job_id, " not found"}));
+      return BudgetResult::failure(BudgetError::not_found, concat({"job ", detail::quoted_name(job_id), " not found"}));
     }
     BudgetJob& job = it->second;
     if (!is_active(job.status)) return already_finished(job);
@@ -327,11 +330,14 @@ class AdmissionQueue {
   }
 
   // Fixed-point text that ignores the C locale (a "," decimal separator
-  // would break the reason strings tools match on).
+  // would break the reason strings tools match on). The buffer holds any
+  // double in fixed form (DBL_MAX has 309 digits), so a huge figure still
+  // prints instead of leaving a hole in the reason.
   static std::string fixed(double v, int precision) {
-    char buf[64];
+    char buf[384];
     const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, precision);
-    return std::string(buf, r.ec == std::errc() ? r.ptr : buf);
+    if (r.ec == std::errc()) return std::string(buf, r.ptr);
+    return std::string("?");  // unreachable for precision <= 8; never an empty number
   }
 
   static BudgetResult already_finished(const BudgetJob& job) {

@@ -29,21 +29,42 @@
 
 namespace comfyvn::perf {
 
-// asset_id: 1-256 characters; size_mb: a finite number >= 0.
-inline std::optional<std::string> check_asset_fields(std::string_view asset_id, double size_mb) {
+// asset_id: 1-256 characters.
+inline std::optional<std::string> check_asset_id(std::string_view asset_id) {
   if (!detail::length_within(asset_id, 1, 256)) {
     return std::string("asset_id must be 1-256 characters");
   }
-  if (!std::isfinite(size_mb) || size_mb < 0) return std::string("size_mb must be a number >= 0");
   return std::nullopt;
+}
+
+// asset_id: 1-256 characters; size_mb: a finite number 0..1e9 (kMaxSizeMb).
+inline std::optional<std::string> check_asset_fields(std::string_view asset_id, double size_mb) {
+  if (auto err = check_asset_id(asset_id)) return err;
+  if (!std::isfinite(size_mb) || size_mb < 0 || size_mb > kMaxSizeMb) {
+    return std::string("size_mb must be a number >= 0 and <= 1e9");
+  }
+  return std::nullopt;
+}
+
+// A size in whole kSizeUnitsPerMb units, rounded to nearest; saturates for
+// figures beyond any checked size so that a direct caller cannot overflow.
+inline std::uint64_t size_units(double mb) noexcept {
+  if (!(mb > 0)) return 0;
+  const double u = mb * kSizeUnitsPerMb + 0.5;
+  if (u >= 18446744073709551615.0) return ~std::uint64_t{0};
+  return static_cast<std::uint64_t>(u);
+}
+
+inline double units_to_mb(std::uint64_t units) noexcept {
+  return static_cast<double>(units) / kSizeUnitsPerMb;
 }
 
 // evict_lazy_assets takes a target or an asset, never both.
 inline std::optional<std::string> check_evict_args(const std::optional<double>& target_mb,
                                                    const std::optional<std::string>& asset_id) {
   if (target_mb && asset_id) return std::string("give either target_mb or asset_id, not both");
-  if (target_mb && (!std::isfinite(*target_mb) || *target_mb < 0)) {
-    return std::string("target_mb must be a number >= 0");
+  if (target_mb && (!std::isfinite(*target_mb) || *target_mb < 0 || *target_mb > kMaxSizeMb)) {
+    return std::string("target_mb must be a number >= 0 and <= 1e9");
   }
   return std::nullopt;
 }
@@ -52,22 +73,46 @@ class AssetCache {
  public:
   // Registers (or re-registers) a loaded asset and makes it the most recently
   // used. Re-registering replaces size and metadata and keeps the existing
-  // handler unless a new one is given; pins survive. Then trims the loaded
+  // handlers unless new ones are given; pins survive. Then trims the loaded
   // total to `target_mb`, never evicting this asset. Body: {asset}.
+  // Refused with queue_full, storing nothing, when a new id would pass
+  // max_assets or the metadata would pass the byte cap (set_caps).
+  // `metadata_bytes` is the serialized size of `metadata` when the caller has
+  // measured it already (outside its lock); otherwise it is measured here.
   BudgetResult register_asset(std::string asset_id, double size_mb, boost::json::object metadata,
                               UnloadHandler handler, double now, std::uint64_t target_mb,
-                              BudgetEffects& fx) {
-    auto [it, inserted] = assets_.try_emplace(asset_id);
-    BudgetAsset& a = it->second;
-    if (inserted) {
-      a.id = std::move(asset_id);
-      a.registered_at = now;
-    } else if (a.loaded) {
-      unload_bytes(a);
+                              BudgetEffects& fx, LoadHandler load_handler = {},
+                              std::optional<std::size_t> metadata_bytes = std::nullopt) {
+    const std::size_t bytes = metadata_bytes ? *metadata_bytes : detail::serialized_size(metadata);
+    auto it = assets_.find(asset_id);
+    const bool inserted = it == assets_.end();
+    if (inserted && assets_.size() >= max_assets_) {
+      return BudgetResult::failure(
+          BudgetError::queue_full,
+          "max_assets reached (" + std::to_string(max_assets_) +
+              " assets registered): unregister assets before registering new ones");
     }
+    const std::size_t others = metadata_bytes_ - (inserted ? 0 : it->second.metadata_bytes);
+    if (bytes > max_metadata_bytes_ || others > max_metadata_bytes_ - bytes) {
+      return BudgetResult::failure(
+          BudgetError::queue_full,
+          "max_asset_metadata_bytes reached (" + std::to_string(max_metadata_bytes_) +
+              " bytes of metadata in all; this asset's is " + std::to_string(bytes) + ")");
+    }
+    if (inserted) {
+      it = assets_.try_emplace(std::move(asset_id)).first;
+      it->second.id = it->first;
+      it->second.registered_at = now;
+    }
+    BudgetAsset& a = it->second;
+    if (!inserted && a.loaded) unload_bytes(a);
     a.size_mb = size_mb;
+    a.size_units = size_units(size_mb);
     a.metadata = std::move(metadata);
+    metadata_bytes_ = others + bytes;
+    a.metadata_bytes = bytes;
     if (handler) a.handler = std::move(handler);
+    if (load_handler) a.load_handler = std::move(load_handler);
     load(a, now);
     BudgetResult r;
     r.body = {{"asset", asset_json(a)}};
@@ -76,17 +121,48 @@ class AssetCache {
     return r;
   }
 
-  // Marks an asset used now (loading it again if it had been evicted), then
-  // trims to the target as register_asset does. Body: {asset}.
+  // Marks an asset used now, loading it again if it had been evicted (its
+  // load handler then runs after the lock), then trims to the target as
+  // register_asset does. Body: {asset, reloaded}.
   BudgetResult touch_asset(std::string_view asset_id, double now, std::uint64_t target_mb,
                            BudgetEffects& fx) {
     auto it = assets_.find(asset_id);
     if (it == assets_.end()) return unknown(asset_id);
     BudgetAsset& a = it->second;
-    touch(a, now);
+    const bool reloaded = touch(a, now, fx);
     BudgetResult r;
-    r.body = {{"asset", asset_json(a)}};
+    r.body = {{"asset", asset_json(a)}, {"reloaded", reloaded}};
     trim_to_target(target_mb, &a, fx);
+    return r;
+  }
+
+  // Forgets an asset. A loaded one is unloaded first: its handler runs with
+  // cause "unregister" and asset.evicted is emitted, as for any unload. Then
+  // asset.unregistered {asset_id, size_mb, was_loaded}. An unknown id is not
+  // an error: body {removed: false}. A pinned asset is a conflict, since its
+  // pin holder is still using it. Body: {removed}.
+  BudgetResult unregister(std::string_view asset_id, BudgetEffects& fx) {
+    auto it = assets_.find(asset_id);
+    BudgetResult r;
+    if (it == assets_.end()) {
+      r.body = {{"removed", false}};
+      return r;
+    }
+    BudgetAsset& a = it->second;
+    if (a.pins > 0) {
+      return BudgetResult::failure(
+          BudgetError::conflict,
+          "asset " + detail::quoted_name(asset_id) + " is pinned: release its pins first");
+    }
+    const bool was_loaded = a.loaded;
+    if (was_loaded) evict_one(a, EvictionCause::unregister, fx);
+    if (fx.events.wanted()) {
+      fx.events.add(kBudgetAssetUnregistered,
+                    {{"asset_id", a.id}, {"size_mb", a.size_mb}, {"was_loaded", was_loaded}});
+    }
+    metadata_bytes_ -= a.metadata_bytes;
+    assets_.erase(it);
+    r.body = {{"removed", true}};
     return r;
   }
 
@@ -95,7 +171,7 @@ class AssetCache {
   // [{asset_id, size_mb}], freed_mb}.
   BudgetResult evict_to(double target_mb, BudgetEffects& fx) {
     const std::size_t first = fx.evictions.size();
-    trim_to(target_mb, nullptr, EvictionCause::explicit_, fx);
+    trim_to(size_units(target_mb), nullptr, EvictionCause::explicit_, fx);
     return evicted_since(first, fx.evictions);
   }
 
@@ -106,7 +182,7 @@ class AssetCache {
     if (it == assets_.end()) return unknown(asset_id);
     if (it->second.pins > 0) {
       return BudgetResult::failure(BudgetError::conflict,
-                                   std::string("asset ").append(asset_id).append(" is pinned"));
+                                   "asset " + detail::quoted_name(asset_id) + " is pinned");
     }
     const std::size_t first = fx.evictions.size();
     if (it->second.loaded) evict_one(it->second, EvictionCause::explicit_, fx);
@@ -119,7 +195,7 @@ class AssetCache {
     auto it = assets_.find(asset_id);
     if (it == assets_.end()) return nullptr;
     BudgetAsset& a = it->second;
-    touch(a, now);
+    touch(a, now, fx);
     ++a.pins;
     trim_to_target(target_mb, &a, fx);
     return &a;
@@ -134,7 +210,7 @@ class AssetCache {
   // never evicting `keep`.
   void trim_to_target(std::uint64_t target_mb, const BudgetAsset* keep, BudgetEffects& fx) {
     if (target_mb == 0) return;
-    trim_to(static_cast<double>(target_mb), keep, EvictionCause::target, fx);
+    trim_to(size_units(static_cast<double>(target_mb)), keep, EvictionCause::target, fx);
   }
 
   // While the latest sample shows RAM or VRAM over its limit, evicts the
@@ -161,6 +237,16 @@ class AssetCache {
 
   // Used for evicted assets that have no handler of their own.
   void set_default_handler(UnloadHandler handler) { default_handler_ = std::move(handler); }
+  // Used for reloaded assets that have no load handler of their own.
+  void set_default_load_handler(LoadHandler handler) { default_load_ = std::move(handler); }
+
+  // The registry's caps (BudgetPolicy::max_assets, max_asset_metadata_bytes).
+  // Lowering them below what is stored keeps every asset; only new
+  // registrations are refused until enough are unregistered.
+  void set_caps(std::size_t max_assets, std::size_t max_metadata_bytes) noexcept {
+    max_assets_ = max_assets;
+    max_metadata_bytes_ = max_metadata_bytes;
+  }
 
   // ---- reading ---------------------------------------------------------------
 
@@ -180,14 +266,19 @@ class AssetCache {
     return it == assets_.end() ? nullptr : &it->second;
   }
 
+  std::size_t size() const noexcept { return assets_.size(); }
   std::size_t loaded() const noexcept { return lru_.size(); }
-  double loaded_mb() const noexcept { return loaded_mb_ > 0 ? loaded_mb_ : 0.0; }
+  // Exact: the sum of the loaded assets' sizes in whole units (size_units).
+  std::uint64_t loaded_units() const noexcept { return loaded_units_; }
+  double loaded_mb() const noexcept { return units_to_mb(loaded_units_); }
+  std::size_t metadata_bytes() const noexcept { return metadata_bytes_; }
 
   // The cache's figures of BudgetManager::health().
   void fill(BudgetHealth& h) const noexcept {
     h.assets_registered = assets_.size();
     h.assets_loaded = lru_.size();
     h.loaded_mb = loaded_mb();
+    h.asset_metadata_bytes = metadata_bytes_;
     h.assets_pinned = 0;
     for (const auto& kv : assets_) h.assets_pinned += kv.second.pins > 0;
     h.evictions = evictions_;
@@ -196,19 +287,19 @@ class AssetCache {
  private:
   static BudgetResult unknown(std::string_view asset_id) {
     return BudgetResult::failure(BudgetError::not_found,
-                                 std::string("asset ").append(asset_id).append(" not found"));
+                                 "asset " + detail::quoted_name(asset_id) + " not found");
   }
 
   static BudgetResult evicted_since(std::size_t first, const std::vector<Eviction>& out) {
     boost::json::array evicted;
-    double freed = 0;
+    std::uint64_t freed = 0;  // exact, like the loaded total
     for (std::size_t i = first; i < out.size(); ++i) {
       evicted.push_back(
           boost::json::object{{"asset_id", out[i].asset_id}, {"size_mb", out[i].size_mb}});
-      freed += out[i].size_mb;
+      freed += out[i].size_units;
     }
     BudgetResult r;
-    r.body = {{"evicted", std::move(evicted)}, {"freed_mb", freed}};
+    r.body = {{"evicted", std::move(evicted)}, {"freed_mb", units_to_mb(freed)}};
     return r;
   }
 
@@ -218,22 +309,28 @@ class AssetCache {
     a.use_seq = ++use_seq_;
     a.last_used = now;
     lru_.emplace(a.use_seq, &a);
-    loaded_mb_ += a.size_mb;
+    loaded_units_ += a.size_units;
   }
 
-  // Most recently used now, loaded again if it had been evicted.
-  void touch(BudgetAsset& a, double now) {
+  // Most recently used now, loaded again if it had been evicted: then its load
+  // handler (else the default) is queued. True when it was reloaded.
+  bool touch(BudgetAsset& a, double now, BudgetEffects& fx) {
+    const bool reloaded = !a.loaded;
     if (a.loaded) unload_bytes(a);
     load(a, now);
+    if (reloaded) {
+      LoadHandler h = a.load_handler ? a.load_handler : default_load_;
+      if (h) fx.reloads.push_back({a.id, a.metadata, std::move(h)});
+    }
+    return reloaded;
   }
 
-  // Takes a loaded asset out of the LRU and the loaded total.
+  // Takes a loaded asset out of the LRU and the loaded total (integers: the
+  // total is exact, whatever sizes came and went).
   void unload_bytes(BudgetAsset& a) {
     lru_.erase(a.use_seq);
     a.loaded = false;
-    loaded_mb_ -= a.size_mb;
-    // Rounding must not leave a phantom total once nothing is loaded.
-    if (lru_.empty()) loaded_mb_ = 0;
+    loaded_units_ -= a.size_units;
   }
 
   void evict_one(BudgetAsset& a, EvictionCause cause, BudgetEffects& fx) {
@@ -241,8 +338,8 @@ class AssetCache {
     ++a.evictions;
     ++evictions_;
     a.last_eviction = cause;
-    fx.evictions.push_back(
-        {a.id, a.size_mb, a.metadata, a.handler ? a.handler : default_handler_, cause});
+    fx.evictions.push_back({a.id, a.size_mb, a.metadata,
+                            a.handler ? a.handler : default_handler_, cause, a.size_units});
     if (fx.events.wanted()) {
       fx.events.add(kBudgetAssetEvicted,
                     {{"asset_id", a.id}, {"size_mb", a.size_mb}, {"cause", to_string(cause)}});
@@ -258,9 +355,10 @@ class AssetCache {
     return nullptr;
   }
 
-  void trim_to(double target, const BudgetAsset* keep, EvictionCause cause, BudgetEffects& fx) {
-    // A tolerance so sizes like 0.1 + 0.2 do not evict one asset too many.
-    while (loaded_mb() > target + 1e-9) {
+  void trim_to(std::uint64_t target_units, const BudgetAsset* keep, EvictionCause cause,
+               BudgetEffects& fx) {
+    // Whole units on both sides: 0.1 + 0.2 MB fits a 0.3 MB target exactly.
+    while (loaded_units_ > target_units) {
       BudgetAsset* a = eviction_candidate(keep);
       if (a == nullptr) break;
       evict_one(*a, cause, fx);
@@ -270,9 +368,13 @@ class AssetCache {
   std::map<std::string, BudgetAsset, std::less<>> assets_;
   std::map<std::uint64_t, BudgetAsset*> lru_;  // loaded assets, least recently used first
   std::uint64_t use_seq_ = 0;
-  double loaded_mb_ = 0;
+  std::uint64_t loaded_units_ = 0;   // sum of size_units of the loaded assets
+  std::size_t metadata_bytes_ = 0;   // sum of metadata_bytes of every registered asset
+  std::size_t max_assets_ = BudgetPolicy{}.max_assets;
+  std::size_t max_metadata_bytes_ = BudgetPolicy{}.max_asset_metadata_bytes;
   std::uint64_t evictions_ = 0;
   UnloadHandler default_handler_;
+  LoadHandler default_load_;
 };
 
 }  // namespace comfyvn::perf

@@ -23,15 +23,25 @@ struct Eviction {
   boost::json::object metadata;
   UnloadHandler handler;  // the asset's own, else the default; may be empty
   EvictionCause cause = EvictionCause::target;
+  std::uint64_t size_units = 0;  // exact size (kSizeUnitsPerMb units): freed totals add these
+};
+
+// A reload to report: touch or pin found the asset evicted.
+struct Reload {
+  std::string asset_id;
+  boost::json::object metadata;
+  LoadHandler handler;  // the asset's own, else the default; may be empty
 };
 
 struct BudgetEffects {
   std::vector<Eviction> evictions;
+  std::vector<Reload> reloads;
   BudgetEvents events;
 
-  // Unload handlers first, then events, each in the order they arose.
-  // Returns how many handlers threw: a failing handler must not keep the
-  // others from running.
+  // Unload handlers first (what the call freed is released before anything
+  // is brought back), then load handlers, then events, each in the order
+  // they arose. Returns how many handlers threw: a failing handler must not
+  // keep the others from running.
   std::uint64_t deliver() noexcept {
     std::uint64_t failed = 0;
     for (auto& e : evictions) {
@@ -43,6 +53,15 @@ struct BudgetEffects {
       }
     }
     evictions.clear();
+    for (auto& r : reloads) {
+      if (!r.handler) continue;
+      try {
+        r.handler(r.asset_id, r.metadata);
+      } catch (...) {
+        ++failed;
+      }
+    }
+    reloads.clear();
     events.deliver();
     return failed;
   }

@@ -25,6 +25,7 @@ inline constexpr std::string_view kBudgetJobFinished = "job.finished";
 inline constexpr std::string_view kBudgetQueueRefreshed = "queue.refreshed";
 inline constexpr std::string_view kBudgetAssetRegistered = "asset.registered";
 inline constexpr std::string_view kBudgetAssetEvicted = "asset.evicted";
+inline constexpr std::string_view kBudgetAssetUnregistered = "asset.unregistered";
 
 // Receives each event (trigger, payload) after the manager's lock is released.
 using BudgetEventSink = std::function<void(std::string_view trigger, boost::json::object payload)>;

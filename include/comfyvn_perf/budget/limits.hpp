@@ -9,6 +9,7 @@
 #include <optional>     // "no error"
 #include <string>       // messages
 #include <string_view>  // keys
+#include <utility>      // pair
 
 #include <boost/json.hpp>
 
@@ -18,13 +19,29 @@
 namespace comfyvn::perf {
 
 // The ranges of the contract, on a whole struct (configure(BudgetLimits)).
+// Every figure has a maximum, so a limit can neither pause the sampler
+// (evaluation_interval 1e300) nor let the queue grow without bound.
 inline std::optional<std::string> check_limits(const BudgetLimits& l) {
   if (!std::isfinite(l.max_cpu_percent) || l.max_cpu_percent < 0 || l.max_cpu_percent > 100) {
     return std::string("max_cpu_percent must be a number between 0 and 100");
   }
-  if (l.max_queue_depth < 1) return std::string("max_queue_depth must be an integer >= 1");
-  if (!std::isfinite(l.evaluation_interval) || l.evaluation_interval < 0.1) {
-    return std::string("evaluation_interval must be a number >= 0.1");
+  if (l.max_queue_depth < 1 || l.max_queue_depth > kMaxQueueDepth) {
+    return std::string("max_queue_depth must be an integer >= 1 and <= ") +
+           std::to_string(kMaxQueueDepth);
+  }
+  if (!std::isfinite(l.evaluation_interval) || l.evaluation_interval < kMinEvaluationInterval ||
+      l.evaluation_interval > kMaxEvaluationInterval) {
+    return std::string("evaluation_interval must be a number >= 0.1 and <= 3600");
+  }
+  const std::pair<const char*, std::uint64_t> sizes[] = {
+      {"max_mem_mb", l.max_mem_mb},
+      {"max_vram_mb", l.max_vram_mb},
+      {"max_running_jobs", l.max_running_jobs},
+      {"lazy_asset_target_mb", l.lazy_asset_target_mb}};
+  for (const auto& [name, value] : sizes) {
+    if (value > kMaxLimitMb) {
+      return std::string(name) + " must be an integer >= 0 and <= " + std::to_string(kMaxLimitMb);
+    }
   }
   return std::nullopt;
 }
@@ -37,21 +54,26 @@ inline std::optional<std::string> assign_limits(BudgetLimits& l, const BudgetLim
 }
 
 // Sets one limit from its JSON value: unknown keys, wrong types and values
-// out of range are refused.
+// out of range are refused. Messages quote an unknown key only in part.
 inline std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view key,
                                               const boost::json::value& v) {
-  const std::string k(key);
-  if (key == "max_cpu_percent" || key == "evaluation_interval") {
+  if (key == "max_cpu_percent") {
     const auto d = detail::json_number(v);
-    const bool cpu = key == "max_cpu_percent";
-    if (!d || (cpu && (*d < 0 || *d > 100)) || (!cpu && *d < 0.1)) {
-      return cpu ? k + " must be a number between 0 and 100" : k + " must be a number >= 0.1";
+    if (!d || *d < 0 || *d > 100) return std::string("max_cpu_percent must be a number between 0 and 100");
+    l.max_cpu_percent = *d;
+    return std::nullopt;
+  }
+  if (key == "evaluation_interval") {
+    const auto d = detail::json_number(v);
+    if (!d || *d < kMinEvaluationInterval || *d > kMaxEvaluationInterval) {
+      return std::string("evaluation_interval must be a number >= 0.1 and <= 3600");
     }
-    (cpu ? l.max_cpu_percent : l.evaluation_interval) = *d;
+    l.evaluation_interval = *d;
     return std::nullopt;
   }
   std::uint64_t* field = nullptr;
   std::uint64_t lowest = 0;
+  std::uint64_t highest = kMaxLimitMb;
   if (key == "max_mem_mb") {
     field = &l.max_mem_mb;
   } else if (key == "max_vram_mb") {
@@ -63,11 +85,15 @@ inline std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view 
   } else if (key == "max_queue_depth") {
     field = &l.max_queue_depth;
     lowest = 1;
+    highest = kMaxQueueDepth;
   } else {
-    return k + " is not a known limit";
+    return detail::quoted_name(key) + " is not a known limit";
   }
   const auto n = detail::json_whole_number(v);
-  if (!n || *n < lowest) return k + " must be an integer >= " + std::to_string(lowest);
+  if (!n || *n < lowest || *n > highest) {
+    return std::string(key) + " must be an integer >= " + std::to_string(lowest) +
+           " and <= " + std::to_string(highest);
+  }
   *field = *n;
   return std::nullopt;
 }
@@ -89,6 +115,11 @@ inline std::optional<std::string> check_policy(const BudgetPolicy& p) {
   }
   if (!std::isfinite(p.cpu_release_margin) || p.cpu_release_margin < 0) {
     return std::string("cpu_release_margin must be a number >= 0");
+  }
+  // The ceiling keeps the integer total of loaded sizes below 2^64 (types.hpp).
+  if (p.max_assets < 1 || p.max_assets > kMaxAssetsCeiling) {
+    return std::string("max_assets must be an integer >= 1 and <= ") +
+           std::to_string(kMaxAssetsCeiling);
   }
   return std::nullopt;
 }

@@ -14,8 +14,11 @@
 #include <algorithm>    // min, max
 #include <atomic>       // counters, interval
 #include <chrono>       // sampler interval
+#include <cmath>        // isfinite: sanitising samples
+#include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <functional>   // clock, event sink
+#include <initializer_list>  // field lists of finite_or_zero
 #include <memory>       // shared_ptr<MetricsProvider>
 #include <mutex>        // the state lock
 #include <optional>     // optional arguments
@@ -27,6 +30,7 @@
 #include <boost/json.hpp>
 
 #include "../json/budget.hpp"
+#include "../json/fields.hpp"
 #include "../metrics/provider.hpp"
 #include "../os/time.hpp"
 #include "../os/worker.hpp"
@@ -107,6 +111,7 @@ class BudgetManager {
     std::lock_guard<std::mutex> lk(mu_);
     policy_ = p;
     queue_.trim_history(policy_.finished_jobs_kept);
+    assets_.set_caps(policy_.max_assets, policy_.max_asset_metadata_bytes);
     return {};
   }
 
@@ -141,19 +146,35 @@ class BudgetManager {
 
   // ---- lazy assets (assets.hpp) -----------------------------------------------
 
+  // Past BudgetPolicy::max_assets or max_asset_metadata_bytes: queue_full,
+  // nothing stored. `load_handler` runs when touch or pin reloads the asset
+  // after an eviction.
   BudgetResult register_asset(std::string asset_id, double size_mb,
-                              boost::json::object metadata = {}, UnloadHandler handler = {}) {
+                              boost::json::object metadata = {}, UnloadHandler handler = {},
+                              LoadHandler load_handler = {}) {
     if (auto err = check_asset_fields(asset_id, size_mb)) return invalid(std::move(*err));
+    // Measured before locking: a large metadata object must not hold up
+    // every other caller.
+    const std::size_t bytes = detail::serialized_size(metadata);
     return locked([&](BudgetEffects& fx) {
       return assets_.register_asset(std::move(asset_id), size_mb, std::move(metadata),
                                     std::move(handler), wall_now(), limits_.lazy_asset_target_mb,
-                                    fx);
+                                    fx, std::move(load_handler), bytes);
     });
   }
+  // Body {asset, reloaded}; `reloaded` is true when the asset had been
+  // evicted (its load handler has then run by the time this returns).
   BudgetResult touch_asset(std::string_view asset_id) {
     return locked([&](BudgetEffects& fx) {
       return assets_.touch_asset(asset_id, wall_now(), limits_.lazy_asset_target_mb, fx);
     });
+  }
+  // Forgets an asset and frees what it holds, unloading it first if loaded
+  // (handler cause "unregister"). Body {removed}: false for an unknown id.
+  // A pinned asset is a conflict.
+  BudgetResult unregister_asset(std::string_view asset_id) {
+    if (auto err = check_asset_id(asset_id)) return invalid(std::move(*err));
+    return locked([&](BudgetEffects& fx) { return assets_.unregister(asset_id, fx); });
   }
   // Trims to target_mb (default lazy_asset_target_mb), or evicts one asset.
   BudgetResult evict_lazy_assets(std::optional<double> target_mb = std::nullopt,
@@ -177,12 +198,29 @@ class BudgetManager {
     std::lock_guard<std::mutex> lk(mu_);
     assets_.set_default_handler(std::move(handler));
   }
+  // For reloaded assets registered without a load handler of their own.
+  void set_default_load_handler(LoadHandler handler) {
+    std::lock_guard<std::mutex> lk(mu_);
+    assets_.set_default_load_handler(std::move(handler));
+  }
 
   // ---- reading (json/budget.hpp) ----------------------------------------------
 
-  boost::json::object snapshot() const {
+  // The first kSnapshotDefaultLimit (256) jobs and assets.
+  boost::json::object snapshot() const { return snapshot(kSnapshotDefaultLimit, 0); }
+  // {limits, metrics, jobs, queued_ids, delayed_ids, running_ids, assets,
+  // jobs_total, assets_total, metadata_omitted}: `jobs` and `assets` hold
+  // entries [offset, offset + limit) (limit clamped to kSnapshotMaxLimit);
+  // the id lists are complete. Asset metadata is included while its running
+  // total stays within `max_metadata_bytes`, then `metadata: null`.
+  boost::json::object snapshot(std::size_t limit, std::size_t offset,
+                               std::size_t max_metadata_bytes = kSnapshotMetadataBytes) const {
     std::lock_guard<std::mutex> lk(mu_);
-    return snapshot_json({&limits_, &latest_, queue_.jobs_in_order(), assets_.in_order()});
+    BudgetSnapshotView v{&limits_, &latest_, queue_.jobs_in_order(), assets_.in_order()};
+    v.limit = std::min(limit, kSnapshotMaxLimit);
+    v.offset = offset;
+    v.max_metadata_bytes = max_metadata_bytes;
+    return snapshot_json(v);
   }
   boost::json::object health() const {
     BudgetHealth h;
@@ -342,6 +380,7 @@ class BudgetManager {
     BudgetEffects fx;
     const auto current = [this] { return read([this] { return provider_; }); };
     const bool sampled = sampler_.sample(current, [&](Metrics m) {
+      finite_or_zero(m);
       std::lock_guard<std::mutex> lk(mu_);
       fx.events = BudgetEvents(&sink_, &wanted_);
       latest_ = std::move(m);
@@ -352,6 +391,24 @@ class BudgetManager {
       queue_.set_last_evaluation(wall_now());
     });
     if (sampled) deliver(fx);
+  }
+
+  // A provider's NaN or infinity would reach every JSON body that carries the
+  // metrics, and no JSON parser accepts those: such a figure reads as 0 (or
+  // absent, for the optional ones).
+  static void finite_or_zero(Metrics& m) noexcept {
+    for (double* d : {&m.timestamp, &m.cpu_percent, &m.cpu_count, &m.process_cpu_percent,
+                      &m.mem_used_mb, &m.mem_total_mb, &m.process_rss_mb}) {
+      if (!std::isfinite(*d)) *d = 0;
+    }
+    for (std::optional<double>* o : {&m.cpu_pressure, &m.memory_pressure}) {
+      if (*o && !std::isfinite(**o)) o->reset();
+    }
+    for (GpuInfo& g : m.gpus) {
+      for (double* d : {&g.util, &g.mem_used, &g.mem_total, &g.temp_c}) {
+        if (!std::isfinite(*d)) *d = 0;
+      }
+    }
   }
 
   void unpin(const std::string& asset_id) noexcept {

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "../metrics/sample.hpp"
+#include "../os/text.hpp"
 
 namespace comfyvn::perf {
 
@@ -38,8 +39,23 @@ enum class BudgetError {
   invalid,     // a field is missing, of the wrong type or out of range
   not_found,   // unknown job or asset
   conflict,    // not admissible now, duplicate, pinned, already finished
-  queue_full,  // max_queue_depth jobs are already waiting
+  // A capacity is reached and nothing was stored: max_queue_depth jobs are
+  // already waiting, or an asset register would pass max_assets or the
+  // metadata byte cap (BudgetPolicy). One value, since both mean "try again
+  // once something has left" (HTTP 429).
+  queue_full,
 };
+
+// Error details stay short whatever a client sent: a 1 MB unknown key or id
+// must not be echoed whole. Cut on a UTF-8 boundary, marked with "...".
+inline constexpr std::size_t kMaxDetailBytes = 200;
+
+inline std::string shorten_detail(std::string detail) {
+  if (detail.size() <= kMaxDetailBytes) return detail;
+  std::string out(os::utf8_prefix(detail, kMaxDetailBytes - 3));
+  out += "...";
+  return out;
+}
 
 // Outcome of a mutating call: `body` holds the success fields of the HTTP
 // route (and, for some errors, context such as the job and its reason);
@@ -52,7 +68,7 @@ struct BudgetResult {
   bool ok() const noexcept { return error == BudgetError::none; }
 
   static BudgetResult failure(BudgetError e, std::string detail) {
-    return {e, std::move(detail), {}};
+    return {e, shorten_detail(std::move(detail)), {}};
   }
 };
 
@@ -62,6 +78,7 @@ enum class EvictionCause {
   target,     // "target": the loaded total went over lazy_asset_target_mb
   pressure,   // "pressure": RAM or VRAM over their limit at a sample
   shutdown,   // "shutdown": BudgetManager::shutdown
+  unregister,  // "unregister": BudgetManager::unregister_asset of a loaded asset
 };
 
 constexpr const char* to_string(EvictionCause c) noexcept {
@@ -74,6 +91,8 @@ constexpr const char* to_string(EvictionCause c) noexcept {
       return "pressure";
     case EvictionCause::shutdown:
       return "shutdown";
+    case EvictionCause::unregister:
+      return "unregister";
   }
   return "unknown";
 }
@@ -82,6 +101,35 @@ constexpr const char* to_string(EvictionCause c) noexcept {
 using UnloadHandler = std::function<void(const std::string& asset_id,
                                          const boost::json::object& metadata, EvictionCause cause)>;
 
+// Called when touch_asset or pin_asset finds an asset evicted and marks it
+// loaded again, after the fact and without the manager's lock held (like an
+// UnloadHandler): the program brings the data back in. Not called by
+// register_asset, whose caller has just loaded the asset itself.
+using LoadHandler =
+    std::function<void(const std::string& asset_id, const boost::json::object& metadata)>;
+
+// The contract's numeric maxima (CONTRACT.md §4), shared by the checks of
+// limits.hpp, admission.hpp and assets.hpp.
+inline constexpr double kMaxSizeMb = 1e9;               // size_mb, hints, target_mb
+inline constexpr std::uint64_t kMaxLimitMb = 1000000000;  // integer limits other than the queue
+inline constexpr std::uint64_t kMaxQueueDepth = 100000;
+inline constexpr double kMaxEvaluationInterval = 3600.0;  // seconds
+inline constexpr double kMinEvaluationInterval = 0.1;
+
+// Asset sizes are accounted as whole thousandths of a MB, so loaded totals are
+// exact integer sums that never drift, however large or small the sizes that
+// came and went. With size_mb <= 1e9 an asset is at most 1e12 units, and
+// max_assets <= kMaxAssetsCeiling keeps any total below 2^64.
+inline constexpr double kSizeUnitsPerMb = 1000.0;
+inline constexpr std::size_t kMaxAssetsCeiling = 1000000;
+
+// Paging of BudgetManager::snapshot (GET /budgets?limit&offset): `jobs` and
+// `assets` hold at most `limit` entries (default 256, at most 10,000), and
+// asset metadata is included only while its running total stays within a
+// byte budget (default 4 MiB, half the default response cap).
+inline constexpr std::size_t kSnapshotDefaultLimit = 256;
+inline constexpr std::size_t kSnapshotMaxLimit = 10000;
+inline constexpr std::size_t kSnapshotMetadataBytes = std::size_t{4} << 20;
 // Knobs of the scheduling policy that are not among the contract's limits.
 struct BudgetPolicy {
   // A delayed job that has waited this long (seconds) stops newer jobs from
@@ -93,6 +141,13 @@ struct BudgetPolicy {
   double cpu_release_margin = 5.0;
   // Finished jobs kept for inspection; the oldest are dropped first.
   std::size_t finished_jobs_kept = 1024;
+  // Registered assets at most (1..kMaxAssetsCeiling); a register of a new id
+  // beyond it is refused (queue_full) and stores nothing.
+  std::size_t max_assets = 10000;
+  // Total serialized size of the registered assets' metadata, in bytes: a
+  // register that would pass it is refused (queue_full). 64 MiB lets every
+  // one of the default 10,000 assets carry about 6.5 KiB.
+  std::size_t max_asset_metadata_bytes = std::size_t{64} << 20;
 };
 
 // ---------------------------------------------------------------------------
@@ -160,8 +215,11 @@ struct BudgetJob {
 struct BudgetAsset {
   std::string id;
   double size_mb = 0;
+  std::uint64_t size_units = 0;  // size_mb in kSizeUnitsPerMb units: what totals add
   boost::json::object metadata;
+  std::size_t metadata_bytes = 0;  // serialized size of metadata
   UnloadHandler handler;
+  LoadHandler load_handler;
   bool loaded = false;
   std::uint64_t pins = 0;
   std::uint64_t use_seq = 0;  // LRU key while loaded
@@ -185,6 +243,7 @@ struct BudgetHealth {
   std::size_t assets_loaded = 0;
   double loaded_mb = 0;
   std::uint64_t assets_pinned = 0;
+  std::size_t asset_metadata_bytes = 0;
   std::uint64_t evictions = 0;
   std::uint64_t handler_errors = 0;
   double last_evaluation = 0;  // 0 = never

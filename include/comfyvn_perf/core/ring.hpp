@@ -64,10 +64,9 @@ class SpanRing {
       const std::uint64_t n = (h1 - i) < 256 ? (h1 - i) : 256;
       for (std::uint64_t k = 0; k < n; ++k) {
         const Slot& s = slots_[(i + k) & (Capacity - 1)];
-        tmp[k] = RawSpan{s.site.load(detail::kRelaxed), thread_index,
-                         s.start.load(detail::kRelaxed),
-                         s.duration.load(detail::kRelaxed),
-                         s.alloc.load(detail::kRelaxed)};
+        tmp[k] =
+            RawSpan{s.site.load(detail::kRelaxed), thread_index, s.start.load(detail::kRelaxed),
+                    s.duration.load(detail::kRelaxed), s.alloc.load(detail::kRelaxed)};
       }
       detail::atomic_fence(detail::kAcquire);
       const std::uint64_t h2 = head_.load(detail::kRelaxed);

@@ -70,11 +70,14 @@ inline FileStamp stamp_of(const std::string& path) {
   return s;
 }
 
-// os::read_file counts a path through a regular file (ENOTDIR) as missing;
-// for the config file that is a mistake worth reporting (a toggle would
-// otherwise try to create the file there), so it fails as it always has.
+// Config files are read with os::read_regular_file: non-blocking, regular
+// files only, so a FIFO, a directory or /dev/zero at the path is refused at
+// once with one message instead of hanging or reading forever.
+// A path through a regular file (ENOTDIR) counts as missing there; for the
+// config file that is a mistake worth reporting (a toggle would otherwise try
+// to create the file there), so it fails as it always has.
 inline os::FileRead read_config(const std::string& path) {
-  os::FileRead r = os::read_file(path);
+  os::FileRead r = os::read_regular_file(path);
   if (r.status == os::FileRead::missing) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 && errno == ENOTDIR) {
@@ -178,6 +181,16 @@ inline std::string pretty(const boost::json::value& v) {
   return out;
 }
 
+// The one problem that is normal (no config file shipped with the program):
+// logged at info level, so it is quiet by default, but still listed.
+inline constexpr std::string_view kNotFoundNote = "not found; its flags default to off";
+
+inline bool is_note(const std::string& problem) {
+  return problem.size() >= kNotFoundNote.size() &&
+         problem.compare(problem.size() - kNotFoundNote.size(), kNotFoundNote.size(),
+                         kNotFoundNote.data(), kNotFoundNote.size()) == 0;
+}
+
 // One source's say on each key; nullopt: the source leaves it alone.
 struct Layer {
   std::optional<bool> perf, budgets, dashboard;
@@ -195,7 +208,7 @@ inline bool read_layer(const std::string& path, bool report_missing, Layer& laye
   const std::string off = "; all feature flags are off until this is fixed";
   const os::FileRead r = read_config(path);
   if (r.status == os::FileRead::missing) {
-    if (report_missing) problems.push_back(name + "not found; its flags default to off");
+    if (report_missing) problems.push_back(name + std::string(kNotFoundNote));
     return true;
   }
   if (r.status == os::FileRead::failed) {

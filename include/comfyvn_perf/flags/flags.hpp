@@ -17,7 +17,6 @@
 #include <chrono>              // check interval
 #include <condition_variable>  // unsubscribe waits for a running listener
 #include <cstdint>             // int64_t, uint64_t
-#include <cstdio>              // fputs: default log sink
 #include <cstdlib>             // getenv
 #include <exception>           // listener failures
 #include <functional>          // log sink, listeners
@@ -36,6 +35,7 @@
 #include "../json/flags.hpp"
 #include "../os/env.hpp"
 #include "../os/file.hpp"
+#include "../os/log.hpp"
 #include "../os/subscription.hpp"
 #include "../os/time.hpp"
 #include "config_file.hpp"
@@ -64,6 +64,27 @@ COMFYVN_PERF_VISIBLE inline std::atomic<SubsystemDriver>& subsystem_driver() noe
   return driver;
 }
 
+// What the subsystems' real switches say where they differ from what the
+// driver last set: someone switched them from code (perf_profiler()
+// .set_enabled(true), budget_manager().set_enabled(false)). nullopt: no
+// such difference.
+struct SwitchReport {
+  std::optional<bool> profiler;
+  std::optional<bool> budgets;
+};
+
+// Fills a SwitchReport; returns false when it cannot tell right now (a
+// driver is switching). Installed by the runtime with the driver. A
+// FeatureFlags that drives the subsystems asks it on every flag read, so that
+// the flags stay the one source of truth: a switch made from code becomes an
+// in-memory override of the matching flag.
+using SwitchProbe = bool (*)(SwitchReport&);
+
+COMFYVN_PERF_VISIBLE inline std::atomic<SwitchProbe>& switch_probe() noexcept {
+  static std::atomic<SwitchProbe> probe{nullptr};
+  return probe;
+}
+
 }  // namespace detail::flags
 
 class FeatureFlags {
@@ -78,9 +99,11 @@ class FeatureFlags {
   // Reads the given files now. Only feature_flags() drives the subsystems;
   // an instance of your own does so after drive_subsystems(true).
   explicit FeatureFlags(FlagFiles files) {
-    std::lock_guard<std::mutex> lock(mu_);
-    set_files_locked(std::move(files));
-    load_locked();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      set_files_locked(std::move(files));
+    }
+    load();
   }
   FeatureFlags(const FeatureFlags&) = delete;
   FeatureFlags& operator=(const FeatureFlags&) = delete;
@@ -116,10 +139,19 @@ class FeatureFlags {
   bool set_perf_enabled(bool on) {
     std::string problem;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      problem = detail::flags::write_switches(files_.config, on);
-      load_locked();
+      // Toggles are serialised on their own lock; mu_, which every reader
+      // needs, is never held during file I/O (a config path that blocks
+      // must not freeze the flags).
+      std::lock_guard<std::mutex> write(write_mu_);
+      std::string path;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        path = files_.config;
+      }
+      problem = detail::flags::write_switches(path, on);
+      load();
       if (!problem.empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
         last_error_ = problem;
         log(problem);
       }
@@ -128,15 +160,44 @@ class FeatureFlags {
     return problem.empty();
   }
 
+  // ---- overrides from code (in memory, never written) ----
+
+  // Forces profiler_enabled() (or budgets_enabled()) to `on` for this
+  // process, whatever the files say; nullopt follows the files again.
+  // perf_enabled() (the umbrella, what the HTTP adapter reports as
+  // "feature_flag") is not affected. The process flags record one by
+  // themselves when code calls perf_profiler().set_enabled() or
+  // budget_manager().set_enabled() (see detail::flags::switch_probe).
+  void set_profiler_override(std::optional<bool> on) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      profiler_override_ = on;
+      derive_locked();
+    }
+    apply();
+  }
+  void set_budgets_override(std::optional<bool> on) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      budgets_override_ = on;
+      derive_locked();
+    }
+    apply();
+  }
+  std::optional<bool> profiler_override() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return profiler_override_;
+  }
+  std::optional<bool> budgets_override() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return budgets_override_;
+  }
+
   // ---- sources ----
 
   // Re-reads every source now. Returns false when a problem was found.
   bool reload() {
-    bool ok;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ok = load_locked();
-    }
+    const bool ok = load();
     apply();
     return ok;
   }
@@ -145,16 +206,32 @@ class FeatureFlags {
   // last check is at least one check interval old. Every flag read calls
   // this; call it yourself from a loop that reads no flag.
   void refresh() const {
+    observe_switches();
     const std::int64_t now = os::steady_ns();
     if (now < next_check_ns_.load(std::memory_order_relaxed)) return;
-    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return;  // another thread is checking right now
+    // One checker at a time; the others keep the values they have. The
+    // check itself (stat, and a read when something changed) runs without
+    // mu_, so readers are never stuck behind file I/O.
+    if (checking_.exchange(true, std::memory_order_acquire)) return;
+    struct Clear {
+      std::atomic<bool>& flag;
+      ~Clear() { flag.store(false, std::memory_order_release); }
+    } clear{checking_};
     if (now < next_check_ns_.load(std::memory_order_relaxed)) return;
     next_check_ns_.store(now + interval_ns_.load(std::memory_order_relaxed),
                          std::memory_order_relaxed);
-    if (!changed_locked()) return;
-    load_locked();
-    lock.unlock();
+    FlagFiles files;
+    detail::flags::FileStamp config_stamp, local_stamp;
+    std::optional<std::string> env_seen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      files = files_;
+      config_stamp = config_stamp_;
+      local_stamp = local_stamp_;
+      env_seen = env_seen_;
+    }
+    if (!changed(files, config_stamp, local_stamp, env_seen)) return;
+    load();
     apply();
   }
 
@@ -163,8 +240,8 @@ class FeatureFlags {
     {
       std::lock_guard<std::mutex> lock(mu_);
       set_files_locked(std::move(files));
-      load_locked();
     }
+    load();
     apply();
   }
   // Back to $COMFYVN_CONFIG / config/comfyvn.json and ./comfyvn.json.
@@ -200,8 +277,11 @@ class FeatureFlags {
     std::lock_guard<std::mutex> lock(mu_);
     return last_error_;
   }
-  // Where messages go (default: stderr, prefixed "comfyvn_perf: "). Each
-  // problem is logged once, when it appears.
+  // Where this instance's messages go. Default (or an empty sink): the
+  // process-wide log (os/log.hpp: stderr, prefixed "comfyvn_perf: ",
+  // warnings and above; "config file not found" is an info line). A sink set
+  // here receives every message, whatever its level. Each problem is logged
+  // once, when it appears.
   void set_log_sink(std::function<void(std::string_view)> sink) {
     std::lock_guard<std::mutex> lock(mu_);
     sink_ = std::move(sink);
@@ -216,6 +296,8 @@ class FeatureFlags {
     r.budgets_enabled = budgets_.load(std::memory_order_relaxed);
     r.profiler_enabled = profiler_.load(std::memory_order_relaxed);
     r.env_override = env_override_;
+    r.profiler_override = profiler_override_;
+    r.budgets_override = budgets_override_;
     r.files = files_;
     r.problems = problems_;
     return r;
@@ -311,21 +393,42 @@ class FeatureFlags {
     files_ = std::move(files);
   }
 
-  bool changed_locked() const {
+  static bool changed(const FlagFiles& files, const detail::flags::FileStamp& config_stamp,
+                      const detail::flags::FileStamp& local_stamp,
+                      const std::optional<std::string>& env_seen) {
     using detail::flags::stamp_of;
-    if (stamp_of(files_.config) != config_stamp_) return true;
-    if (stamp_of(files_.local) != local_stamp_) return true;
+    if (stamp_of(files.config) != config_stamp) return true;
+    if (stamp_of(files.local) != local_stamp) return true;
     const char* env = std::getenv("COMFYVN_ENABLE_PERF");
-    return env_seen_ != (env != nullptr ? std::optional<std::string>(env) : std::nullopt);
+    return env_seen != (env != nullptr ? std::optional<std::string>(env) : std::nullopt);
   }
 
-  // Returns false when a problem was found.
-  bool load_locked() const {
+  // Reads every source without holding mu_, then applies what it read under
+  // it. A read that started before another one (a newer file list, a toggle's
+  // re-read) never overwrites the newer result. Returns false when a problem
+  // was found.
+  bool load() const {
     namespace fl = detail::flags;
+    FlagFiles files;
+    std::uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      files = files_;
+      seq = ++load_seq_;
+    }
     std::vector<std::string> problems;
     fl::Layer local, config;
-    const bool local_ok = fl::read_layer(files_.local, false, local, local_stamp_, problems);
-    const bool config_ok = fl::read_layer(files_.config, true, config, config_stamp_, problems);
+    fl::FileStamp local_stamp, config_stamp;
+    const bool local_ok = fl::read_layer(files.local, false, local, local_stamp, problems);
+    const bool config_ok = fl::read_layer(files.config, true, config, config_stamp, problems);
+    const char* env = std::getenv("COMFYVN_ENABLE_PERF");
+    const std::optional<std::string> env_seen =
+        env != nullptr ? std::optional<std::string>(env) : std::nullopt;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (seq < committed_seq_) return problems.empty();  // a newer read already won
+    committed_seq_ = seq;
+    local_stamp_ = local_stamp;
+    config_stamp_ = config_stamp;
     FlagValues v;
     if (local_ok && config_ok) {
       for (const fl::Layer* l : {&local, &config}) {
@@ -334,19 +437,16 @@ class FeatureFlags {
         if (l->dashboard) v.enable_perf_profiler_dashboard = *l->dashboard;
       }
     }
-    const char* env = std::getenv("COMFYVN_ENABLE_PERF");
-    env_seen_ = env != nullptr ? std::optional<std::string>(env) : std::nullopt;
+    env_seen_ = env_seen;
     bool invalid = false;
-    env_override_ = env != nullptr ? os::parse_switch(env, invalid) : std::nullopt;
+    env_override_ = env_seen ? os::parse_switch(*env_seen, invalid) : std::nullopt;
     if (invalid) {
-      problems.push_back(std::string("COMFYVN_ENABLE_PERF='") + env +
+      problems.push_back("COMFYVN_ENABLE_PERF='" + *env_seen +
                          "' is not one of 1, 0, true, false, yes, no, on, off; ignored");
     }
     if (env_override_) v.enable_perf = *env_override_;
     values_ = v;
-    perf_.store(v.enable_perf, std::memory_order_release);
-    budgets_.store(v.enable_perf || v.enable_perf_budgets, std::memory_order_release);
-    profiler_.store(v.enable_perf || v.enable_perf_profiler_dashboard, std::memory_order_release);
+    derive_locked();
     next_check_ns_.store(os::steady_ns() + interval_ns_.load(std::memory_order_relaxed),
                          std::memory_order_relaxed);
     for (const auto& p : problems) {
@@ -359,13 +459,52 @@ class FeatureFlags {
     return problems_.empty();
   }
 
-  // Caller holds mu_ (the sink is guarded by it).
+  // The switches from the values and the overrides. Caller holds mu_.
+  void derive_locked() const {
+    const FlagValues& v = values_;
+    perf_.store(v.enable_perf, std::memory_order_release);
+    budgets_.store(budgets_override_.value_or(v.enable_perf || v.enable_perf_budgets),
+                   std::memory_order_release);
+    profiler_.store(
+        profiler_override_.value_or(v.enable_perf || v.enable_perf_profiler_dashboard),
+        std::memory_order_release);
+  }
+
+  // A driving instance turns a switch made from code into an override (see
+  // detail::flags::switch_probe). Cheap: a few atomic loads when nothing
+  // changed.
+  void observe_switches() const {
+    if (!drive_.load(std::memory_order_acquire)) return;
+    const detail::flags::SwitchProbe probe =
+        detail::flags::switch_probe().load(std::memory_order_acquire);
+    if (probe == nullptr) return;
+    detail::flags::SwitchReport r;
+    if (!probe(r) || (!r.profiler && !r.budgets)) return;
+    bool changed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (r.profiler && profiler_override_ != r.profiler) {
+        profiler_override_ = r.profiler;
+        changed = true;
+      }
+      if (r.budgets && budgets_override_ != r.budgets) {
+        budgets_override_ = r.budgets;
+        changed = true;
+      }
+      if (changed) derive_locked();
+    }
+    if (changed) apply();
+  }
+
+  // Caller holds mu_ (the sink is guarded by it). "Not found" is an info
+  // line; every other problem a warning.
   void log(const std::string& message) const {
     try {
       if (sink_) {
         sink_(message);
       } else {
-        std::fputs(("comfyvn_perf: " + message + "\n").c_str(), stderr);
+        os::log(detail::flags::is_note(message) ? os::LogLevel::info : os::LogLevel::warning,
+                message);
       }
     } catch (...) {
     }
@@ -473,11 +612,15 @@ class FeatureFlags {
   // Lock order: apply_mu_, then mu_.
   mutable std::mutex mu_;
   mutable std::mutex apply_mu_;
+  std::mutex write_mu_;  // serialises toggles (held during their file I/O; mu_ is not)
   mutable std::condition_variable listener_cv_;
   FlagFiles files_;
   mutable FlagValues values_;
   mutable std::optional<bool> env_override_;
   mutable std::optional<std::string> env_seen_;
+  mutable std::optional<bool> profiler_override_, budgets_override_;
+  mutable std::uint64_t load_seq_ = 0, committed_seq_ = 0;
+  mutable std::atomic<bool> checking_{false};
   mutable detail::flags::FileStamp config_stamp_, local_stamp_;
   mutable std::vector<std::string> problems_;
   mutable std::string last_error_;

@@ -37,6 +37,10 @@ struct FlagReport {
   bool budgets_enabled = false;
   bool profiler_enabled = false;
   std::optional<bool> env_override;  // COMFYVN_ENABLE_PERF, when set and valid
+  // In-memory overrides of the derived switches (enabling from code, e.g.
+  // perf_profiler().set_enabled(true)); never written to a file.
+  std::optional<bool> profiler_override;
+  std::optional<bool> budgets_override;
   FlagFiles files;
   std::vector<std::string> problems;
 };

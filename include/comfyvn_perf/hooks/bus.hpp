@@ -20,6 +20,7 @@
 #include <functional>          // Callback
 #include <memory>              // shared_ptr: a callback outlives its removal while it runs
 #include <mutex>               // queue and subscriber lock
+#include <new>                 // placement new: a fresh condition variable after fork
 #include <string>              // event names
 #include <string_view>         // API arguments
 #include <utility>             // move
@@ -238,6 +239,9 @@ class Hooks {
   }
   void fork_child() {
     worker_.fork_child();
+    // A flush() waiting in the parent does not exist in the child (see
+    // PeriodicWorker::fork_child).
+    new (&done_cv_) std::condition_variable();
     current_ = 0;
     if (inflight_seq_ != 0) {
       done_seq_ = inflight_seq_;

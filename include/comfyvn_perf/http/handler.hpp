@@ -6,6 +6,8 @@
 // drive it, and the services it serves can be injected.
 #pragma once
 
+#include <algorithm>    // min
+#include <cmath>        // isfinite: no NaN or Infinity leaves the adapter
 #include <cstddef>      // size_t
 #include <exception>    // exception: any other failure answers 500
 #include <new>          // bad_alloc
@@ -13,6 +15,7 @@
 #include <string>       // owned text
 #include <string_view>  // header values, paths
 #include <utility>      // move
+#include <vector>       // metadata set aside while a body is fitted under the cap
 
 #include <boost/json.hpp>
 
@@ -55,6 +58,9 @@ struct RequestView {
   // A Transfer-Encoding that does not end in chunked (RFC 9112 §6.3): the
   // body has no knowable length.
   bool unframed = false;
+  // More than one Host header (RFC 9112 §3.2 says: answer 400). Only the
+  // first would be checked against loopback, so the request is refused.
+  bool duplicate_host = false;
   bool keep_alive = true;  // the client asked to keep the connection open
   std::string_view body;
 };
@@ -170,8 +176,106 @@ inline json::object route_health(const RouteContext& c) {
   return out;
 }
 
+// ---- the response size cap ----
+
+// `metadata_omitted`: how many entries of the list show `metadata: null`
+// because of the size cap, counting those the producing part already
+// dropped.
+inline void add_omitted(json::object& o, std::size_t more) {
+  std::size_t already = 0;
+  if (const json::value* v = o.if_contains("metadata_omitted"); v != nullptr && v->is_uint64()) {
+    already = static_cast<std::size_t>(v->get_uint64());
+  } else if (v != nullptr && v->is_int64() && v->get_int64() > 0) {
+    already = static_cast<std::size_t>(v->get_int64());
+  }
+  o["metadata_omitted"] = already + more;
+}
+
+// Serialises `v` into `out` unless it exceeds `cap` bytes; false then, having
+// done at most about `cap` bytes of work. A serializer is read in chunks so
+// that a huge value is never written out in full just to be refused.
+inline bool serialize_capped(const json::value& v, std::size_t cap, std::string& out) {
+  json::serializer sr;
+  sr.reset(&v);
+  out.clear();
+  char buf[16 * 1024];
+  while (!sr.done()) {
+    const std::string_view chunk = sr.read(buf, sizeof buf);
+    if (out.size() + chunk.size() > cap) return false;
+    out.append(chunk.data(), chunk.size());
+  }
+  return true;
+}
+
+// Serialised size of `v` (a value, object or array), counted up to just past
+// `limit` (then it stops).
+template <class Json>
+std::size_t serialized_size_upto(const Json& v, std::size_t limit) {
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[16 * 1024];
+  std::size_t n = 0;
+  while (!sr.done() && n <= limit) n += sr.read(buf, sizeof buf).size();
+  return n;
+}
+
+// Room kept for what json_reply adds around a route's fields: {"ok":true,
+// "feature_flag":false} and separators.
+inline constexpr std::size_t kEnvelopeBytes = 256;
+
+// Keeps the body of a route under `cap` by dropping client metadata, the one
+// part of a list entry whose size a client chooses: the entries of `items`
+// keep their `metadata` in order while it fits; from the first that does not
+// fit on, `metadata` is null. `fields` is the route's whole answer and
+// contains `items`. Returns how many entries lost their metadata.
+inline std::size_t fit_metadata(const json::object& fields, json::array& items, std::size_t cap) {
+  // Set every entry's metadata aside, measure the rest, then put metadata
+  // back while it fits. Moving json values is cheap (no copy).
+  std::vector<json::value> kept(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_object()) continue;
+    if (json::value* m = items[i].get_object().if_contains("metadata")) {
+      kept[i] = std::move(*m);
+      *m = nullptr;
+    }
+  }
+  const std::size_t budget = cap > kEnvelopeBytes ? cap - kEnvelopeBytes : 0;
+  const std::size_t base = serialized_size_upto(fields, budget);
+  std::size_t left = base <= budget ? budget - base : 0;
+  std::size_t omitted = 0;
+  bool full = false;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (kept[i].is_null()) continue;
+    if (!full) {
+      // `metadata` replaces "null" (4 bytes) in the text already counted.
+      const std::size_t size = serialized_size_upto(kept[i], left + 4);
+      if (size <= left + 4) {
+        left -= size - std::min<std::size_t>(size, 4);
+        items[i].get_object()["metadata"] = std::move(kept[i]);
+        continue;
+      }
+      full = true;
+    }
+    ++omitted;
+  }
+  return omitted;
+}
+
+// `jobs` and `assets` are paged by the manager, under its lock, which also
+// stops including asset metadata once it totals max_response_bytes; the
+// adapter then drops more if the whole body still would not fit.
 inline json::object route_budgets(const RouteContext& c) {
-  return {{"budgets", c.budgets().snapshot()}};
+  const std::size_t limit = parse_count(c.query, "limit", kDefaultPageLimit, kMaxPageLimit);
+  const std::size_t offset = parse_count(c.query, "offset", 0, kMaxPageOffset);
+  json::object fields{
+      {"budgets", c.budgets().snapshot(limit, offset, c.options.max_response_bytes)}};
+  json::object& snap = fields["budgets"].as_object();
+  std::size_t omitted = 0;
+  if (json::value* assets = snap.if_contains("assets"); assets != nullptr && assets->is_array()) {
+    omitted = fit_metadata(fields, assets->get_array(), c.options.max_response_bytes);
+  }
+  add_omitted(snap, omitted);
+  return fields;
 }
 
 inline json::object route_apply(const RouteContext& c) {
@@ -230,6 +334,11 @@ inline json::object route_asset_evict(const RouteContext& c) {
   return unwrap(c.budgets().evict_lazy_assets(target_mb, std::move(asset_id)));
 }
 
+inline json::object route_asset_unregister(const RouteContext& c) {
+  const std::string asset_id = c.fields().required_text("asset_id", 1, 256);
+  return unwrap(c.budgets().unregister_asset(asset_id));
+}
+
 inline json::object route_mark(const RouteContext& c) {
   const Fields f = c.fields();
   const std::string name = f.required_text("name", 1, 128);
@@ -239,7 +348,27 @@ inline json::object route_mark(const RouteContext& c) {
 }
 
 inline json::object route_dashboard(const RouteContext& c) {
-  return {{"dashboard", c.profiler().dashboard(parse_limit(c.query))}};
+  const std::size_t limit = parse_limit(c.query);
+  const std::size_t marks = parse_count(c.query, "marks", kDefaultMarksLimit, kMaxMarksLimit);
+  json::object fields{{"dashboard", c.profiler().dashboard(limit, marks)}};
+  json::object& dash = fields["dashboard"].as_object();
+  std::size_t omitted = 0;
+  if (json::value* list = dash.if_contains("marks"); list != nullptr && list->is_array()) {
+    // Marks come oldest first. The profiler already keeps the newest
+    // `marks`; trimming again here costs nothing and keeps the bound local.
+    json::array& all = list->get_array();
+    if (all.size() > marks) {
+      json::array newest;
+      newest.reserve(marks);
+      for (std::size_t i = all.size() - marks; i < all.size(); ++i) {
+        newest.push_back(std::move(all[i]));
+      }
+      all = std::move(newest);
+    }
+    omitted = fit_metadata(fields, all, c.options.max_response_bytes);
+  }
+  add_omitted(dash, omitted);
+  return fields;
 }
 
 inline json::object route_reset(const RouteContext& c) {
@@ -269,6 +398,8 @@ inline json::object run(Action action, const RouteContext& c) {
       return route_asset_touch(c);
     case Action::asset_evict:
       return route_asset_evict(c);
+    case Action::asset_unregister:
+      return route_asset_unregister(c);
     case Action::profiler_mark:
       return route_mark(c);
     case Action::profiler_dashboard:
@@ -279,9 +410,49 @@ inline json::object run(Action action, const RouteContext& c) {
   throw Rejection{StatusCode::not_found, "no such route"};
 }
 
-// {"ok", ["detail",] "feature_flag", ...fields} as a complete reply.
+// NaN and the infinities have no JSON spelling (Boost.JSON would write the
+// non-JSON tokens NaN and Infinity, which every strict parser refuses). A
+// number that overflowed somewhere (two 1e308 sizes summed) is written as
+// null: the field is still there and the rest of the body stays readable.
+// The depth is bounded by the request parser's depth cap plus a few levels.
+inline void null_non_finite(json::value& v) {
+  if (v.is_double()) {
+    if (!std::isfinite(v.get_double())) v = nullptr;
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object()) null_non_finite(kv.value());
+  } else if (v.is_array()) {
+    for (auto& e : v.get_array()) null_non_finite(e);
+  }
+}
+
+// The body of a response past Options::max_response_bytes. 422 rather than a
+// 5xx: nothing failed, and the client can ask for less (`hint` names how).
+inline Rejection too_large(std::size_t cap, std::string_view hint) {
+  std::string detail =
+      "response would exceed max_response_bytes (" + std::to_string(cap) + " bytes)";
+  if (!hint.empty()) detail += "; " + std::string(hint);
+  return Rejection{StatusCode::unprocessable_entity, std::move(detail),
+                   json::object{{"max_response_bytes", cap}}};
+}
+
+// What to tell a client whose answer would not fit.
+inline std::string_view page_hint(Action action) {
+  switch (action) {
+    case Action::budgets_snapshot:
+      return "lower limit (the jobs and assets per page) and page with offset";
+    case Action::profiler_dashboard:
+      return "lower limit or marks";
+    case Action::health:
+      return "lower limit";
+    default:
+      return {};
+  }
+}
+
+// {"ok", ["detail",] "feature_flag", ...fields} as a complete reply; an empty
+// body when the JSON would exceed `cap` bytes.
 inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
-                        json::object fields) {
+                        json::object fields, std::size_t cap = static_cast<std::size_t>(-1)) {
   const bool ok = status == StatusCode::ok;
   json::object body;
   body.reserve(fields.size() + 3);
@@ -289,9 +460,11 @@ inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
   if (!ok) body["detail"] = detail;
   body["feature_flag"] = flag;
   for (auto& kv : fields) body.emplace(kv.key(), std::move(kv.value()));
+  json::value whole(std::move(body));
+  null_non_finite(whole);
   Reply reply;
   reply.status = status;
-  reply.body = json::serialize(body);
+  if (!serialize_capped(whole, cap, reply.body)) reply.body.clear();
   return reply;
 }
 
@@ -316,6 +489,9 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
   // next request, the seed of request smuggling; refuse it.
   if (req.unframed) {
     throw Rejection{StatusCode::bad_request, "unsupported Transfer-Encoding", {}, {}, true};
+  }
+  if (req.duplicate_host) {
+    throw Rejection{StatusCode::bad_request, "more than one Host header", {}, {}, true};
   }
   const Target target = split_target(req.target);
   const Route* route = find_route(target.path);
@@ -366,7 +542,10 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
     body = parse_body(req.body, options.max_json_depth);
   }
   const RouteContext ctx{options, services, target.query, body};
-  return json_reply(StatusCode::ok, flag, {}, run(route->action, ctx));
+  Reply reply =
+      json_reply(StatusCode::ok, flag, {}, run(route->action, ctx), options.max_response_bytes);
+  if (reply.body.empty()) throw too_large(options.max_response_bytes, page_hint(route->action));
+  return reply;
 }
 
 }  // namespace detail
@@ -379,7 +558,9 @@ inline Reply handle(const RequestView& req, const Options& options, const Servic
     reply = detail::dispatch(req, options, services, flag);
   } catch (detail::Rejection& r) {
     close = r.close;
-    reply = detail::json_reply(r.status, flag, r.detail, std::move(r.extra));
+    // Budget and validation details may quote the request; keep them short.
+    reply = detail::json_reply(r.status, flag, detail::clip_detail(std::move(r.detail)),
+                               std::move(r.extra));
     reply.allow = r.allow;
     if (r.status == StatusCode::unauthorized) reply.www_authenticate = detail::kBearerChallenge;
   } catch (const std::bad_alloc&) {

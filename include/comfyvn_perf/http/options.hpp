@@ -15,6 +15,24 @@ namespace comfyvn::perf::http {
 inline constexpr std::size_t kDefaultLimit = 5;
 inline constexpr std::size_t kMaxLimit = 1000;
 
+// `limit` and `offset` of GET /budgets, which page its `jobs` and `assets`
+// lists. A page is bounded so that one request cannot make the adapter build
+// a body proportional to everything registered.
+inline constexpr std::size_t kDefaultPageLimit = 256;
+inline constexpr std::size_t kMaxPageLimit = 10'000;
+// Any offset up to this is accepted (past the end gives an empty page);
+// beyond it the number is surely a mistake: 422.
+inline constexpr std::size_t kMaxPageOffset = 1'000'000'000;
+
+// `marks` query parameter of GET /profiler/dashboard: how many of the newest
+// marks the dashboard lists (the registry keeps at most a few hundred).
+inline constexpr std::size_t kDefaultMarksLimit = 64;
+inline constexpr std::size_t kMaxMarksLimit = 1000;
+
+// Error details are cut to about this many characters, so that a client
+// sending a megabyte-long key does not get it echoed back.
+inline constexpr std::size_t kMaxDetailChars = 200;
+
 struct Options {
   // Address to listen on. Anything but a loopback address needs a token.
   std::string bind = "127.0.0.1";
@@ -40,6 +58,15 @@ struct Options {
   // Serialised size of one `metadata` or `payload` object; larger answers 422.
   // Marks and assets keep their metadata, so this bounds what a client can pin.
   std::size_t max_metadata_bytes = 64 * 1024;
+  // Largest response body. Lists that carry client metadata (assets of
+  // GET /budgets, marks of the dashboard) drop that metadata first to fit;
+  // a body still larger answers 422 naming `limit` (or `marks`), so that the
+  // client asks for a smaller page. docs/http_api.md, "Response size".
+  std::size_t max_response_bytes = 8 * 1024 * 1024;
+  // Threads that build route bodies (0 is treated as 1). The `threads` above
+  // only do socket I/O and answer /health, so building a large body never
+  // delays /health or the reading of other requests.
+  unsigned worker_threads = 2;
 };
 
 }  // namespace comfyvn::perf::http

@@ -30,6 +30,8 @@
 #include <vector>       // threads
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -202,6 +204,7 @@ inline Response RequestHandler::handle(const Request& req) const {
   // Beast would read a non-chunked Transfer-Encoding as a bodiless request
   // and parse what follows as the next one.
   view.unframed = req.find(detail::bhttp::field::transfer_encoding) != req.end() && !req.chunked();
+  view.duplicate_host = req.count(detail::bhttp::field::host) > 1;
   view.keep_alive = req.keep_alive();
   view.body = req.body();
   return detail::to_response(http::handle(view, options_, services_), req.version(),
@@ -256,6 +259,9 @@ struct ServerState {
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> requests{0};
+  // Where route bodies are built (Options::worker_threads); set by Server
+  // before the first connection, null only while it is being built.
+  net::io_context* work = nullptr;
 };
 
 inline const char* describe_parse_error(const boost::system::error_code& ec, Status status) {
@@ -353,8 +359,35 @@ class Session : public std::enable_shared_from_this<Session> {
                                         state_->handler.services()));
   }
 
+  // /health is answered here, on the I/O thread: it is small and bounded,
+  // and it must keep answering while every worker builds a large body. Any
+  // other request is answered on a worker thread (ServerState::work), and
+  // the response comes back to this connection's strand to be written. The
+  // session has no operation pending meanwhile, so nothing else touches the
+  // parser or the stream until then.
   void respond() {
     state_->requests.fetch_add(1, std::memory_order_relaxed);
+    const Request& req = parser_->get();
+    const std::string_view target = to_sv(req.target());
+    if (state_->work == nullptr || target.substr(0, target.find('?')) == kHealthPath) {
+      answer_here();
+      return;
+    }
+    net::post(*state_->work, [self = shared_from_this()] {
+      auto res = std::make_shared<Response>();
+      bool built = true;
+      try {
+        *res = self->state_->handler.handle(self->parser_->get());
+      } catch (...) {
+        built = false;  // not even an error response could be built
+      }
+      net::post(self->stream_.get_executor(), [self, res, built] {
+        if (built) self->send(std::move(*res));
+      });
+    });
+  }
+
+  void answer_here() {
     Response res;
     try {
       res = state_->handler.handle(parser_->get());
@@ -421,6 +454,8 @@ class Server {
   Server(Options options, Services services, const tcp::endpoint& endpoint)
       : state_(std::make_shared<ServerState>(std::move(options), services)),
         ioc_(std::make_unique<net::io_context>(static_cast<int>(thread_count()))),
+        work_(std::make_unique<net::io_context>(static_cast<int>(worker_count()))),
+        work_guard_(net::make_work_guard(*work_)),
         acceptor_(std::make_unique<tcp::acceptor>(net::make_strand(*ioc_))),
         retry_(std::make_unique<net::steady_timer>(acceptor_->get_executor())) {
     boost::system::error_code ec;
@@ -434,15 +469,24 @@ class Server {
                                std::to_string(endpoint.port()) + ": " + ec.message());
     }
     port_ = acceptor_->local_endpoint().port();
+    state_->work = work_.get();
     accept();
     launch_threads();
   }
 
   ~Server() {
+    // I/O first, then the workers: a body being built finishes (stop()'s
+    // "a request already being answered finishes first") and posts its
+    // response into the stopped io_context, where it is simply destroyed.
     ioc_->stop();
+    work_->stop();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
+    // Work not started yet holds sessions whose sockets belong to ioc_:
+    // destroy it while ioc_ still exists.
+    work_guard_.reset();
+    work_.reset();
     // Order matters: the I/O objects go before their io_context, whose
     // destruction then frees the sessions still parked in pending handlers
     // (closing their sockets).
@@ -466,6 +510,7 @@ class Server {
 
  private:
   unsigned thread_count() const { return std::max(1u, state_->handler.options().threads); }
+  unsigned worker_count() const { return std::max(1u, state_->handler.options().worker_threads); }
 
   void accept() {
     // Each connection gets its own strand so that, with several threads, its
@@ -525,10 +570,14 @@ class Server {
     pthread_sigmask(SIG_SETMASK, &all, &previous);
 #endif
     try {
-      for (unsigned i = 0; i < thread_count(); ++i) {
-        threads_.emplace_back([ioc = ioc_.get()] {
+      const unsigned io_threads = thread_count();
+      for (unsigned i = 0; i < io_threads + worker_count(); ++i) {
+        const bool io = i < io_threads;
+        threads_.emplace_back([ioc = io ? ioc_.get() : work_.get(), io] {
 #if defined(__linux__)
-          pthread_setname_np(pthread_self(), "perf-http");
+          pthread_setname_np(pthread_self(), io ? "perf-http" : "perf-http-work");
+#else
+          (void)io;
 #endif
           // A handler that throws must not end the serving thread.
           for (;;) {
@@ -545,6 +594,7 @@ class Server {
       pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 #endif
       ioc_->stop();
+      work_->stop();
       for (auto& t : threads_) t.join();
       throw;
     }
@@ -555,6 +605,9 @@ class Server {
 
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<net::io_context> ioc_;
+  // Builds route bodies; the guard keeps its threads waiting for work.
+  std::unique_ptr<net::io_context> work_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<net::steady_timer> retry_;
   std::vector<std::thread> threads_;

@@ -57,33 +57,55 @@ inline bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-// The `limit` query parameter: an integer 0..kMaxLimit, kDefaultLimit when
-// absent. Every occurrence must be valid; the last one wins. Other
-// parameters are ignored.
-inline std::size_t parse_limit(std::string_view query) {
-  std::size_t limit = kDefaultLimit;
+// An error detail cut to about kMaxDetailChars characters (never inside a
+// UTF-8 sequence), ending in "..." when cut: details may quote what a client
+// sent, and a megabyte-long key must not come back in full.
+inline std::string clip_detail(std::string detail, std::size_t max_chars = kMaxDetailChars) {
+  if (detail.size() <= max_chars) return detail;
+  std::size_t cut = max_chars;
+  // Step back over UTF-8 continuation bytes (10xxxxxx) to a character start.
+  while (cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
+  detail.resize(cut);
+  detail += "...";
+  return detail;
+}
+
+// One unsigned integer query parameter `name`: `fallback` when absent, else
+// 0..max; anything else is a 422 naming it. Every occurrence must be valid;
+// the last one wins. Other parameters are ignored.
+inline std::size_t parse_count(std::string_view query, std::string_view name,
+                               std::size_t fallback, std::size_t max) {
+  std::size_t result = fallback;
   std::string key, value;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const auto eq = pair.find('=');
-    if (!percent_decode(pair.substr(0, eq), key) || key != "limit") continue;
+    if (!percent_decode(pair.substr(0, eq), key) || key != name) continue;
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    bool good = percent_decode(raw, value) && !value.empty() && value.size() <= 4;
+    // Ten digits hold every accepted maximum and cannot overflow size_t.
+    bool good = percent_decode(raw, value) && !value.empty() && value.size() <= 10;
     std::size_t n = 0;
     for (const char c : value) {
       if (c < '0' || c > '9') good = false;
       if (good) n = n * 10 + static_cast<std::size_t>(c - '0');
     }
-    if (!good || n > kMaxLimit) {
-      throw Rejection{StatusCode::unprocessable_entity,
-                      "limit must be an integer between 0 and " + std::to_string(kMaxLimit)};
+    if (!good || n > max) {
+      throw Rejection{StatusCode::unprocessable_entity, std::string(name) +
+                                                            " must be an integer between 0 and " +
+                                                            std::to_string(max)};
     }
-    limit = n;
+    result = n;
   }
-  return limit;
+  return result;
+}
+
+// The `limit` query parameter of /health and /profiler/dashboard: an integer
+// 0..kMaxLimit, kDefaultLimit when absent.
+inline std::size_t parse_limit(std::string_view query) {
+  return parse_count(query, "limit", kDefaultLimit, kMaxLimit);
 }
 
 // Boost.JSON reads 1e999999 as infinity and would write it back as the
@@ -97,6 +119,8 @@ inline bool find_non_finite(const json::value& v, std::string& path) {
       if (find_non_finite(kv.value(), path)) {
         const std::string key(kv.key());
         path = path.empty() ? key : (path.front() == '[' ? key + path : key + "." + path);
+        // Only the first characters reach the detail (clip_detail).
+        if (path.size() > 2 * kMaxDetailChars) path.resize(2 * kMaxDetailChars);
         return true;
       }
     }
@@ -130,7 +154,7 @@ inline json::object parse_body(std::string_view body, std::size_t max_depth) {
   std::string where;
   if (find_non_finite(v, where)) {
     throw Rejection{StatusCode::unprocessable_entity,
-                    where + " is out of range (not a finite number)"};
+                    clip_detail(where + " is out of range (not a finite number)")};
   }
   return std::move(v.get_object());
 }
@@ -205,7 +229,7 @@ class Fields {
     return (v == nullptr || v->is_null()) ? nullptr : v;
   }
   [[noreturn]] void fail(std::string_view key, const std::string& what) const {
-    throw Rejection{StatusCode::unprocessable_entity, name_of(key) + " " + what};
+    throw Rejection{StatusCode::unprocessable_entity, clip_detail(name_of(key) + " " + what)};
   }
   static std::string format_min(double min) {
     std::string s = std::to_string(min);

@@ -6,8 +6,10 @@
 // records in budget/types.hpp stay plain data.
 #pragma once
 
-#include <utility>  // move
-#include <vector>   // snapshot parts
+#include <algorithm>  // min: snapshot pages
+#include <cstddef>    // size_t
+#include <utility>    // move, pair
+#include <vector>     // snapshot parts
 
 #include <boost/json.hpp>
 
@@ -84,12 +86,17 @@ inline boost::json::object transition_json(const BudgetJob& j) {
       {"job", job_json(j)}, {"queue_state", status_name(j.status)}, {"reason", job_reason_json(j)}};
 }
 
-inline boost::json::object asset_json(const BudgetAsset& a) {
+// Without metadata (`metadata: null`) when a snapshot's metadata budget is
+// spent: the copy is what costs, so it is never made.
+inline boost::json::object asset_json(const BudgetAsset& a, bool with_metadata = true) {
   boost::json::value last = nullptr;
   if (a.last_eviction) last = to_string(*a.last_eviction);
+  boost::json::value metadata = nullptr;
+  if (with_metadata) metadata = a.metadata;
   return boost::json::object{
       {"asset_id", a.id},         {"size_mb", a.size_mb},     {"loaded", a.loaded},
-      {"pinned", a.pins},         {"metadata", a.metadata},   {"registered_at", a.registered_at},
+      {"pinned", a.pins},         {"metadata", std::move(metadata)},
+      {"registered_at", a.registered_at},
       {"last_used", a.last_used}, {"evictions", a.evictions}, {"last_eviction", std::move(last)}};
 }
 
@@ -109,6 +116,7 @@ inline boost::json::object health_json(const BudgetHealth& h) {
                                                             {"loaded", h.assets_loaded},
                                                             {"loaded_mb", h.loaded_mb},
                                                             {"pinned", h.assets_pinned},
+                                                            {"metadata_bytes", h.asset_metadata_bytes},
                                                             {"evictions", h.evictions},
                                                             {"handler_errors", h.handler_errors}}},
                              {"last_evaluation", std::move(last)},
@@ -118,33 +126,64 @@ inline boost::json::object health_json(const BudgetHealth& h) {
 }
 
 // What a snapshot shows, gathered under the manager's lock: the pointers
-// are only valid while it is held.
+// are only valid while it is held. `jobs` and `assets` are complete; the
+// page [offset, offset + limit) of each is what snapshot_json lists (the
+// defaults list everything).
 struct BudgetSnapshotView {
   const BudgetLimits* limits = nullptr;
   const Metrics* metrics = nullptr;
   std::vector<const BudgetJob*> jobs;      // active and kept finished, registration order
   std::vector<const BudgetAsset*> assets;  // loaded least recently used first, then unloaded
+  std::size_t limit = static_cast<std::size_t>(-1);
+  std::size_t offset = 0;
+  // Asset metadata is included, in page order, while the running total of
+  // BudgetAsset::metadata_bytes stays within this; later assets show
+  // `metadata: null` and are counted in `metadata_omitted`.
+  std::size_t max_metadata_bytes = static_cast<std::size_t>(-1);
 };
 
-// {limits, metrics, jobs, queued_ids, delayed_ids, running_ids, assets}.
+// {limits, metrics, jobs, queued_ids, delayed_ids, running_ids, assets,
+// jobs_total, assets_total, metadata_omitted}. The id lists cover every
+// active job; `jobs` and `assets` only the page.
 inline boost::json::object snapshot_json(const BudgetSnapshotView& v) {
+  auto page = [&v](std::size_t total) {
+    const std::size_t first = std::min(v.offset, total);
+    return std::make_pair(first, first + std::min(v.limit, total - first));
+  };
   boost::json::array jobs, queued, delayed, running;
-  jobs.reserve(v.jobs.size());
-  for (const BudgetJob* j : v.jobs) {
-    jobs.push_back(job_json(*j));
+  const auto [jobs_first, jobs_end] = page(v.jobs.size());
+  jobs.reserve(jobs_end - jobs_first);
+  for (std::size_t i = 0; i < v.jobs.size(); ++i) {
+    const BudgetJob* j = v.jobs[i];
+    if (i >= jobs_first && i < jobs_end) jobs.push_back(job_json(*j));
     // Jobs come in registration order, so each id list is in that order too.
     if (j->status == JobStatus::queued) queued.push_back(boost::json::string(j->id));
     if (j->status == JobStatus::delayed) delayed.push_back(boost::json::string(j->id));
     if (j->status == JobStatus::running) running.push_back(boost::json::string(j->id));
   }
   boost::json::array assets;
-  assets.reserve(v.assets.size());
-  for (const BudgetAsset* a : v.assets) assets.push_back(asset_json(*a));
+  const auto [assets_first, assets_end] = page(v.assets.size());
+  assets.reserve(assets_end - assets_first);
+  std::size_t metadata_bytes = 0;
+  std::size_t omitted = 0;
+  for (std::size_t i = assets_first; i < assets_end; ++i) {
+    const BudgetAsset& a = *v.assets[i];
+    // Once one asset's metadata does not fit, none after it is included, so
+    // the assets that carry metadata are always a prefix of the page.
+    const bool fits = omitted == 0 && a.metadata_bytes <= v.max_metadata_bytes - metadata_bytes;
+    if (fits) {
+      metadata_bytes += a.metadata_bytes;
+    } else {
+      ++omitted;
+    }
+    assets.push_back(asset_json(a, fits));
+  }
   return boost::json::object{
       {"limits", limits_json(*v.limits)},  {"metrics", metrics_json(*v.metrics)},
       {"jobs", std::move(jobs)},           {"queued_ids", std::move(queued)},
       {"delayed_ids", std::move(delayed)}, {"running_ids", std::move(running)},
-      {"assets", std::move(assets)}};
+      {"assets", std::move(assets)},       {"jobs_total", v.jobs.size()},
+      {"assets_total", v.assets.size()},   {"metadata_omitted", omitted}};
 }
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& out,

@@ -9,6 +9,7 @@
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <optional>     // "not acceptable"
+#include <string>       // shortened names
 #include <string_view>  // length checks
 
 #include <boost/json.hpp>
@@ -55,6 +56,37 @@ inline std::optional<std::uint64_t> json_whole_number(const boost::json::value& 
 inline bool length_within(std::string_view s, std::size_t lo, std::size_t hi) {
   const std::size_t n = os::utf8_length(s);
   return n >= lo && n <= hi;
+}
+
+// A client-chosen key or id as error messages quote it: at most `max_bytes`
+// (cut on a UTF-8 boundary, marked with "..."), so that a megabyte-long
+// unknown key cannot make a megabyte-long detail.
+inline std::string quoted_name(std::string_view s, std::size_t max_bytes = 64) {
+  if (s.size() <= max_bytes) return std::string(s);
+  std::string out(os::utf8_prefix(s, max_bytes));
+  out += "...";
+  return out;
+}
+
+// The length of boost::json::serialize(v), counted through a small buffer
+// instead of building the whole string: caps on stored metadata and on
+// response bodies measure what a client would receive.
+inline std::size_t serialized_size(const boost::json::value& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[4096];
+  std::size_t n = 0;
+  while (!sr.done()) n += sr.read(buf, sizeof buf).size();
+  return n;
+}
+
+inline std::size_t serialized_size(const boost::json::object& o) {
+  boost::json::serializer sr;
+  sr.reset(&o);
+  char buf[4096];
+  std::size_t n = 0;
+  while (!sr.done()) n += sr.read(buf, sizeof buf).size();
+  return n;
 }
 
 }  // namespace comfyvn::perf::detail

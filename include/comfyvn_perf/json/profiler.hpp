@@ -12,22 +12,16 @@
 
 namespace comfyvn::perf {
 
-// Aggregate entry: {name, category, count, total_ms, avg_ms, max_ms,
+// Aggregate entry: {name, category, count, total_ms, avg_ms, max_ms, min_ms,
 // p50_ms, p95_ms, p99_ms, total_kb, max_kb, avg_kb, last_timestamp}.
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
-  jv = boost::json::object{{"name", a.name},
-                           {"category", a.category},
-                           {"count", a.count},
-                           {"total_ms", a.total_ms},
-                           {"avg_ms", a.avg_ms},
-                           {"max_ms", a.max_ms},
-                           {"p50_ms", a.p50_ms},
-                           {"p95_ms", a.p95_ms},
-                           {"p99_ms", a.p99_ms},
-                           {"total_kb", a.total_kb},
-                           {"max_kb", a.max_kb},
-                           {"avg_kb", a.avg_kb},
-                           {"last_timestamp", a.last_timestamp}};
+  jv = boost::json::object{{"name", a.name},         {"category", a.category},
+                           {"count", a.count},       {"total_ms", a.total_ms},
+                           {"avg_ms", a.avg_ms},     {"max_ms", a.max_ms},
+                           {"min_ms", a.min_ms},     {"p50_ms", a.p50_ms},
+                           {"p95_ms", a.p95_ms},     {"p99_ms", a.p99_ms},
+                           {"total_kb", a.total_kb}, {"max_kb", a.max_kb},
+                           {"avg_kb", a.avg_kb},     {"last_timestamp", a.last_timestamp}};
 }
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f) {
@@ -58,7 +52,7 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
 // The first `limit` rows by total_ms, or by total_kb with `by_memory`,
 // descending (ties keep the order of `rows`).
 inline boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
-                                   bool by_memory) {
+                                        bool by_memory) {
   if (by_memory) {
     std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
       return x.total_kb > y.total_kb;
@@ -81,7 +75,8 @@ inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t
   all.reserve(s.rows.size());
   for (const auto& r : s.rows) all.push_back(boost::json::value_from(r));
   boost::json::object categories;
-  for (const auto& [name, totals] : s.categories) categories[name] = boost::json::value_from(totals);
+  for (const auto& [name, totals] : s.categories)
+    categories[name] = boost::json::value_from(totals);
   boost::json::array marks;
   marks.reserve(s.marks.size());
   for (const auto& m : s.marks) marks.push_back(boost::json::value_from(m));

@@ -9,7 +9,6 @@
 #include <dlfcn.h>  // dlopen, dlsym, dlerror
 
 #include <atomic>       // the default log speaks once per process
-#include <cstdio>       // fputs: the one log line
 #include <cstring>      // memcpy: object pointer -> function pointer
 #include <functional>   // injectable loader and log
 #include <string>       // GPU names, messages
@@ -17,6 +16,7 @@
 #include <utility>      // move
 #include <vector>       // the GPU list
 
+#include "../os/log.hpp"
 #include "sample.hpp"
 
 namespace comfyvn::perf {
@@ -86,12 +86,16 @@ class GpuSampler {
   explicit GpuSampler(nvml::Loader loader = nvml::Loader::system(), Log log = {})
       : loader_(std::move(loader)), log_(std::move(log)) {
     if (!log_) {
-      // The default goes to stderr once per process, however many samplers
-      // (one per system metrics provider) find NVML missing.
+      // The default goes to the SDK's log (os/log.hpp) once per process,
+      // however many samplers (one per system metrics provider) find NVML
+      // missing. Info level: a machine without a GPU is normal, so the line
+      // is quiet unless the log level asks for it.
       log_ = [](std::string_view line) {
         static std::atomic<bool> said{false};
         if (said.exchange(true)) return;
-        std::fputs(std::string(line).append("\n").c_str(), stderr);
+        constexpr std::string_view prefix = "comfyvn_perf: ";  // the sink adds its own
+        if (line.substr(0, prefix.size()) == prefix) line.remove_prefix(prefix.size());
+        os::log(os::LogLevel::info, line);
       };
     }
   }

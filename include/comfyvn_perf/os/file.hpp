@@ -77,6 +77,77 @@ inline FileRead read_file(const std::string& path, std::size_t max_bytes = kDefa
   return r;
 }
 
+// What a path that is not a regular file is, for a message a person can act on.
+inline const char* file_kind(mode_t mode) noexcept {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Like read_file, for files a person edits (config files): only a regular
+// file is read. The open is non-blocking, so a FIFO at the path (which a
+// plain open() would wait on forever for a writer) or a device fails at once
+// with "cannot read: not a regular file (a FIFO)" instead of hanging the caller; a
+// directory or /dev/zero fails the same way rather than erroring late or
+// reading forever. read_file keeps its behaviour for procfs and sysfs, whose
+// files are not all regular.
+inline FileRead read_regular_file(const std::string& path,
+                                  std::size_t max_bytes = kDefaultMaxFileBytes) {
+  FileRead r;
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return r;
+    r.status = FileRead::failed;
+    r.problem = "cannot open: " + errno_text(errno);
+    return r;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    r.status = FileRead::failed;
+    r.problem = "cannot stat: " + errno_text(errno);
+    ::close(fd);
+    return r;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    r.status = FileRead::failed;
+    r.problem = std::string("cannot read: not a regular file (") + file_kind(st.st_mode) + ")";
+    ::close(fd);
+    return r;
+  }
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      r.status = FileRead::failed;
+      r.problem = "cannot read: " + errno_text(errno);
+      break;
+    }
+    if (n == 0) {
+      r.status = FileRead::ok;
+      break;
+    }
+    const auto got = static_cast<std::size_t>(n);
+    if (r.text.size() + got > max_bytes) {
+      r.status = FileRead::failed;
+      r.problem = max_bytes == kDefaultMaxFileBytes
+                      ? std::string("larger than 1 MiB")
+                      : "larger than " + std::to_string(max_bytes) + " bytes";
+      break;
+    }
+    r.text.append(buf, got);
+  }
+  ::close(fd);
+  if (r.status != FileRead::ok) r.text.clear();
+  return r;
+}
+
 inline bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;

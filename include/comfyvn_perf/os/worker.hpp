@@ -11,6 +11,7 @@
 #include <condition_variable>  // wake-ups
 #include <functional>          // the tick
 #include <mutex>               // thread state
+#include <new>                 // placement new: a fresh condition variable after fork
 #include <thread>              // the worker
 #include <utility>             // move
 
@@ -104,6 +105,11 @@ class PeriodicWorker {
   // In the child the thread does not exist: forget it (the object leaks, it
   // can be neither joined nor destroyed) and start stopped.
   void fork_child() {
+    // The parent's worker may have been waiting on the condition variable;
+    // in the child that waiter does not exist, and a copied condition
+    // variable still counting it would make the next notify wait forever.
+    // A fresh one replaces it (not destroyed: destroying waits for waiters).
+    new (&cv_) std::condition_variable();
     thread_ = nullptr;
     stop_ = true;
     woken_ = false;

@@ -26,6 +26,7 @@
 #include "../os/time.hpp"
 #include "events.hpp"
 #include "registry.hpp"
+#include "report.hpp"
 #include "types.hpp"
 
 namespace comfyvn::perf {
@@ -144,19 +145,24 @@ class PerfProfiler {
 
   // ---- reading ----
 
-  // Every site with at least one span, by total_ms descending.
-  std::vector<Aggregate> aggregates() { return take_snapshot(false).rows; }
+  // Marks a dashboard lists unless told otherwise: every mark kept.
+  static constexpr std::size_t kAllMarks = static_cast<std::size_t>(-1);
 
-  // Rows, categories, marks, frames and counters at one moment.
-  ProfilerSnapshot snapshot() { return take_snapshot(true); }
+  // Every site with at least one span, by total_ms descending.
+  std::vector<Aggregate> aggregates() { return take_snapshot(0).rows; }
+
+  // Rows, categories, the newest `marks` marks, frames and counters at one
+  // moment.
+  ProfilerSnapshot snapshot(std::size_t marks = kAllMarks) { return take_snapshot(marks); }
 
   // Top entries by "time" (total_ms) or "memory" (total_kb), descending.
   boost::json::array top_offenders(std::size_t limit = 5, std::string_view by = "time") {
     return top_rows_json(aggregates(), limit, by == "memory");
   }
 
-  boost::json::object dashboard(std::size_t limit = 5) {
-    boost::json::object out = dashboard_json(take_snapshot(true), limit);
+  // `limit` rows in top_time and top_memory; the newest `marks` marks.
+  boost::json::object dashboard(std::size_t limit = 5, std::size_t marks = kAllMarks) {
+    boost::json::object out = dashboard_json(take_snapshot(marks), limit);
     emit(profiler_events::kSnapshotGenerated, [&] {
       return boost::json::object{{"spans_recorded", out.at("spans_recorded")},
                                  {"top_time", out.at("top_time")},
@@ -166,7 +172,7 @@ class PerfProfiler {
   }
 
   boost::json::object health(std::size_t limit = 5) {
-    boost::json::object out = health_json(take_snapshot(false), limit);
+    boost::json::object out = health_json(take_snapshot(0), limit);
     std::shared_ptr<const HealthExtension> extension;
     {
       std::lock_guard<std::mutex> lock(sink_mu_);
@@ -177,16 +183,30 @@ class PerfProfiler {
   }
 
   // Frame-time statistics from PERF_FRAME(); count 0 when no frame was marked.
-  FrameStats frames() { return take_snapshot(false).frames; }
+  FrameStats frames() { return take_snapshot(0).frames; }
+
+  // A plain-text report for programs that just want to print: the top
+  // `limit` sites by total time, then frame statistics.
+  std::string report(std::size_t limit = 10) { return report_text(take_snapshot(0), limit); }
 
   // Clears spans, marks and counters. Safe while other threads record.
   void reset() {
     detail::registry().reset();
-    emit(profiler_events::kReset, [] { return boost::json::object{{"timestamp", os::epoch_now()}}; });
+    emit(profiler_events::kReset, [] {
+      return boost::json::object{{"timestamp", os::epoch_now()}};
+    });
   }
 
-  // Newest marks kept (default COMFYVN_PERF_MAX_MARKS).
+  // The runtime's fork handler calls these after the registry's (the
+  // collector asks for the sink under the registry's locks).
+  void fork_prepare() { sink_mu_.lock(); }
+  void fork_parent() { sink_mu_.unlock(); }
+  void fork_child() { sink_mu_.unlock(); }
+
+  // Newest marks kept (default COMFYVN_PERF_MAX_MARKS), and the bytes of
+  // text they may hold together (default COMFYVN_PERF_MAX_MARK_BYTES).
   void set_max_marks(std::size_t n) { detail::registry().set_max_marks(n); }
+  void set_max_mark_bytes(std::size_t n) { detail::registry().set_max_mark_bytes(n); }
   // Distinct PERF_SCOPE_DYN names before "(other)" (default COMFYVN_PERF_MAX_DYNAMIC_NAMES).
   void set_max_dynamic_names(std::size_t n) { detail::registry().set_max_dynamic_names(n); }
 
@@ -214,7 +234,7 @@ class PerfProfiler {
     s->emit(trigger, make());
   }
 
-  ProfilerSnapshot take_snapshot(bool with_marks) {
+  ProfilerSnapshot take_snapshot(std::size_t marks) {
     auto& reg = detail::registry();
     std::vector<detail::SiteInfo> infos;
     detail::Health h;
@@ -257,13 +277,13 @@ class PerfProfiler {
       c.total_kb += r.total_kb;
       ++c.sites;
     }
-    if (with_marks) {
-      for (const auto& m : reg.marks())
+    if (marks > 0) {
+      for (const auto& m : reg.marks(marks))
         out.marks.push_back(Mark{m.name, m.category, reg.ticks_to_epoch(m.ticks), m.metadata_json});
     }
-    out.counters = ProfilerCounters{h.spans_recorded, h.marks_recorded,  h.dropped,
-                                    h.threads_live,   h.threads_retired, h.dynamic_names,
-                                    h.dynamic_folded};
+    out.counters =
+        ProfilerCounters{h.spans_recorded,  h.marks_recorded, h.dropped,       h.threads_live,
+                         h.threads_retired, h.dynamic_names,  h.dynamic_folded};
     out.enabled = enabled();
     out.timestamp = os::epoch_now();
     return out;

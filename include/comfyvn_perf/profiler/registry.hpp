@@ -11,9 +11,11 @@
 #include <algorithm>      // max, min
 #include <atomic>         // calibration result, collect interval
 #include <chrono>         // calibration anchors, collect interval
+#include <cstddef>        // ptrdiff_t, size_t
 #include <cstdint>        // uint64_t
 #include <cstdlib>        // calloc, free, getenv
 #include <cstring>        // memcpy
+#include <deque>          // marks, oldest dropped first
 #include <functional>     // span listener
 #include <mutex>          // registration and collection lock
 #include <string>         // owned site names
@@ -335,27 +337,43 @@ class Registry {
     dropped_ = 0;
     g_late_dropped.store(0, kRelaxed);
     marks_.clear();
+    mark_bytes_total_ = 0;
     marks_recorded_ = 0;
   }
 
   // ---- marks ----
 
+  // Keeps the newest marks within both bounds: a count and the bytes of
+  // their text (metadata included), so large metadata cannot grow memory or
+  // the dashboard without limit. A mark larger than the byte bound on its
+  // own keeps its name but loses its metadata.
   void add_mark(MarkRecord m) {
+    if (mark_bytes(m) > max_mark_bytes_) m.metadata_json = kMetadataDropped;
     std::lock_guard<std::mutex> lock(mu_);
     ++marks_recorded_;
+    mark_bytes_total_ += mark_bytes(m);
     marks_.push_back(std::move(m));
-    if (marks_.size() > max_marks_) marks_.erase(marks_.begin());
+    trim_marks_locked();
   }
 
-  std::vector<MarkRecord> marks() {
+  // The newest `limit` marks, oldest first.
+  std::vector<MarkRecord> marks(std::size_t limit = static_cast<std::size_t>(-1)) {
     std::lock_guard<std::mutex> lock(mu_);
-    return marks_;
+    const std::size_t n = std::min(limit, marks_.size());
+    return std::vector<MarkRecord>(marks_.end() - static_cast<std::ptrdiff_t>(n), marks_.end());
   }
 
   void set_max_marks(std::size_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     max_marks_ = n == 0 ? 1 : n;
-    while (marks_.size() > max_marks_) marks_.erase(marks_.begin());
+    trim_marks_locked();
+  }
+
+  // Bytes of name, category and metadata text kept over all marks.
+  void set_max_mark_bytes(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_mark_bytes_ = n < kMinMarkBytes ? kMinMarkBytes : n;
+    trim_marks_locked();
   }
 
   void set_max_dynamic_names(std::size_t n) {
@@ -392,12 +410,12 @@ class Registry {
       std::lock_guard<std::mutex> lock(mu_);
       if (threads_ == nullptr) return;
     }
-    collector_.start([this] { collect(); },
-                     [this] {
-                       return std::chrono::nanoseconds(
-                           collect_interval_ns_.load(std::memory_order_relaxed));
-                     },
-                     /*tick_at_start=*/false);
+    collector_.start(
+        [this] { collect(); },
+        [this] {
+          return std::chrono::nanoseconds(collect_interval_ns_.load(std::memory_order_relaxed));
+        },
+        /*tick_at_start=*/false);
   }
 
   // The JSON layer installs these; they run outside the lock, on the collector
@@ -451,23 +469,46 @@ class Registry {
 
   // The runtime's fork handler calls these (docs/architecture.md gives the
   // lock order across parts).
+  // Every lock, in the order the code nests them: calibration (taken with
+  // nothing else held), then the state lock, then the listener lock (taken
+  // under the state lock while draining), then the collector's own.
   void fork_prepare() {
+    calib_mu_.lock();
     mu_.lock();
+    listener_mu_.lock();
     collector_.fork_prepare();
   }
   void fork_parent() {
     collector_.fork_parent();
+    listener_mu_.unlock();
     mu_.unlock();
+    calib_mu_.unlock();
   }
   void fork_child() {
     // Threads do not survive fork: the collector is forgotten, not joined.
     collector_.fork_child();
     threads_live_ = 0;
     for (ThreadState* tb = threads_; tb; tb = tb->next) ++threads_live_;
+    listener_mu_.unlock();
     mu_.unlock();
+    calib_mu_.unlock();
   }
 
  private:
+  static constexpr const char* kMetadataDropped = "{\"metadata_dropped\":true}";
+  static constexpr std::size_t kMinMarkBytes = 4096;
+
+  static std::size_t mark_bytes(const MarkRecord& m) {
+    return m.name.size() + m.category.size() + m.metadata_json.size();
+  }
+
+  void trim_marks_locked() {
+    while (!marks_.empty() && (marks_.size() > max_marks_ || mark_bytes_total_ > max_mark_bytes_)) {
+      mark_bytes_total_ -= mark_bytes(marks_.front());
+      marks_.pop_front();
+    }
+  }
+
   std::uint32_t intern_locked(std::string_view name, std::string_view category, bool dynamic,
                               const char* file, const char* function, std::uint32_t line) {
     std::string key;
@@ -537,8 +578,10 @@ class Registry {
   std::uint64_t dynamic_names_ = 0;
   std::uint64_t dynamic_folded_ = 0;
   std::uint64_t dropped_ = 0;
-  std::vector<MarkRecord> marks_;
+  std::deque<MarkRecord> marks_;
   std::size_t max_marks_ = COMFYVN_PERF_MAX_MARKS;
+  std::size_t max_mark_bytes_ = COMFYVN_PERF_MAX_MARK_BYTES;
+  std::size_t mark_bytes_total_ = 0;
   std::uint64_t marks_recorded_ = 0;
   os::PeriodicWorker collector_;
   std::atomic<std::int64_t> collect_interval_ns_{20'000'000};

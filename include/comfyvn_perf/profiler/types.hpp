@@ -41,7 +41,7 @@ struct CategoryTotals {
 struct Mark {
   std::string name;
   std::string category;
-  double timestamp = 0;        // epoch seconds
+  double timestamp = 0;       // epoch seconds
   std::string metadata_json;  // a serialised object, "" when none
 };
 

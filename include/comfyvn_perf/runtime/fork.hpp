@@ -7,12 +7,12 @@
 // threads, which do not exist there. One handler does this for every part, in
 // one fixed order:
 //
-//   prepare:  registry -> BudgetManager -> Hooks
-//   parent, child:  Hooks -> BudgetManager -> registry (the reverse)
+//   prepare:  registry -> PerfProfiler -> BudgetManager -> Hooks
+//   parent, child:  Hooks -> BudgetManager -> PerfProfiler -> registry (the reverse)
 //
 // The order follows how the code nests the locks: the collector asks, under
-// the registry's lock, whether anyone wants spans, and that question may
-// reach the hook bus; the budget manager emits only after releasing its own
+// the registry's locks, whether the profiler's sink wants spans, and that
+// question may reach the hook bus; the budget manager emits only after releasing its own
 // locks; the bus calls into neither while it holds its lock. FeatureFlags
 // takes no part: it has no thread, and it holds its locks only around file
 // reads and notifications.
@@ -23,6 +23,7 @@
 #include "../budget/manager.hpp"
 #include "../config.hpp"
 #include "../hooks/bus.hpp"
+#include "../profiler/profiler.hpp"
 #include "../profiler/registry.hpp"
 #include "instances.hpp"
 
@@ -34,6 +35,7 @@ namespace comfyvn::perf::detail::runtime {
 // (in the child, on its copy), and two threads may fork at once.
 struct ForkLocked {
   Registry* registry = nullptr;
+  PerfProfiler* profiler = nullptr;
   BudgetManager* budgets = nullptr;
   Hooks* hooks = nullptr;
 };
@@ -47,9 +49,11 @@ inline void fork_prepare() {
   Instances& in = instances();
   ForkLocked& l = fork_locked();
   l.registry = g_registry.load(std::memory_order_acquire);
+  l.profiler = in.profiler.load(std::memory_order_acquire);
   l.budgets = in.budgets.load(std::memory_order_acquire);
   l.hooks = in.hooks.load(std::memory_order_acquire);
   if (l.registry != nullptr) l.registry->fork_prepare();
+  if (l.profiler != nullptr) l.profiler->fork_prepare();
   if (l.budgets != nullptr) l.budgets->fork_prepare();
   if (l.hooks != nullptr) l.hooks->fork_prepare();
 }
@@ -59,6 +63,7 @@ inline void fork_parent() {
   fork_locked() = {};
   if (l.hooks != nullptr) l.hooks->fork_parent();
   if (l.budgets != nullptr) l.budgets->fork_parent();
+  if (l.profiler != nullptr) l.profiler->fork_parent();
   if (l.registry != nullptr) l.registry->fork_parent();
 }
 
@@ -67,6 +72,7 @@ inline void fork_child() {
   fork_locked() = {};
   if (l.hooks != nullptr) l.hooks->fork_child();
   if (l.budgets != nullptr) l.budgets->fork_child();
+  if (l.profiler != nullptr) l.profiler->fork_child();
   if (l.registry != nullptr) l.registry->fork_child();
 }
 

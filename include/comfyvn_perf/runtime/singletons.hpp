@@ -11,13 +11,10 @@
 // handler once per process.
 #pragma once
 
-#include <cstdlib>  // getenv
-
 #include "../budget/manager.hpp"
 #include "../config.hpp"
 #include "../flags/flags.hpp"
 #include "../hooks/bus.hpp"
-#include "../os/env.hpp"
 #include "../profiler/profiler.hpp"
 #include "../profiler/registry.hpp"
 #include "fork.hpp"
@@ -37,52 +34,87 @@ void publish(std::atomic<T*>& slot, T* object) {
   slot.store(object, std::memory_order_release);
 }
 
+// How many singletons this thread is creating right now. Creating one may
+// create others (the profiler needs hooks(); the flags drive the profiler
+// and the budget manager); none of those nested calls may create the flags,
+// since the flags' own creation may be the one in progress (a recursive
+// static initialisation deadlocks). The outermost call loads them instead.
+inline int& creating_depth() noexcept {
+  static thread_local int depth = 0;
+  return depth;
+}
+
+struct Creating {
+  Creating() noexcept { ++creating_depth(); }
+  ~Creating() { --creating_depth(); }
+  Creating(const Creating&) = delete;
+  Creating& operator=(const Creating&) = delete;
+};
+
+// The configuration takes effect, and its problems are reported, on the
+// first use of any singleton, without the program calling feature_flags().
+// After that it is one atomic load; PERF_SCOPE never comes here.
+inline void load_flags_on_first_use() {
+  if (instances().flags.load(std::memory_order_acquire) != nullptr) return;
+  if (creating_depth() != 0) return;
+  feature_flags();
+}
+
 }  // namespace detail::runtime
 
 // The one Hooks of the process. Its dispatcher thread starts with the first
 // event that has a subscriber.
 COMFYVN_PERF_VISIBLE inline Hooks& hooks() {
   static Hooks* h = [] {
+    detail::runtime::Creating creating;
     auto* bus = new Hooks();
     detail::runtime::publish(detail::runtime::instances().hooks, bus);
     return bus;
   }();
+  detail::runtime::load_flags_on_first_use();
   return *h;
 }
 
 // The one profiler of the process; its events go to hooks().
 COMFYVN_PERF_VISIBLE inline PerfProfiler& perf_profiler() {
   static PerfProfiler* p = [] {
+    detail::runtime::Creating creating;
     auto* profiler = new PerfProfiler();
     detail::runtime::connect_profiler(*profiler);
     detail::runtime::publish(detail::runtime::instances().profiler, profiler);
     return profiler;
   }();
+  detail::runtime::load_flags_on_first_use();
   return *p;
 }
 
 // The one budget manager of the process; its events go to hooks().
 COMFYVN_PERF_VISIBLE inline BudgetManager& budget_manager() {
   static BudgetManager* b = [] {
+    detail::runtime::Creating creating;
     auto* manager = new BudgetManager();
     detail::runtime::connect_budgets(*manager);
     detail::runtime::publish(detail::runtime::instances().budgets, manager);
-    // COMFYVN_ENABLE_PERF=1 turns budgets on even in a process that never
-    // reads a flag. Checked here, on first use, rather than at static
-    // initialisation: enabling starts the sampler thread, and a thread
-    // started before main() breaks programs that fork early.
-    if (os::env_flag_true(std::getenv("COMFYVN_ENABLE_PERF"))) manager->set_enabled(true);
     return manager;
   }();
+  // The flags, loaded on this first use, switch budgets on when the config
+  // or COMFYVN_ENABLE_PERF=1 says so, even in a process that never reads a
+  // flag. On first use rather than at static initialisation: enabling starts
+  // the sampler thread, and a thread started before main() breaks programs
+  // that fork early.
+  detail::runtime::load_flags_on_first_use();
   return *b;
 }
 
-// The flags of the process. Created by the first call — the HTTP adapter,
-// the demo or your own start-up code — which reads the files relative to
-// the working directory of that moment. It drives the profiler and the
-// budget manager from then on.
+// The flags of the process. Created on the first use of any singleton
+// (perf_profiler(), budget_manager(), hooks(), feature_flags(); the HTTP
+// adapter uses them), which reads the files relative to the working
+// directory of that moment. It drives the profiler and the budget manager
+// from then on, and is the one source of truth for their switches: a
+// set_enabled() from code becomes an in-memory override of the flag.
 COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags() {
   static FeatureFlags* f = [] {
+    detail::runtime::Creating creating;
     auto* flags = new FeatureFlags();
     detail::runtime::publish(detail::runtime::instances().flags, flags);
     flags->drive_subsystems(true);

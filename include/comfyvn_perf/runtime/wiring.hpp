@@ -4,6 +4,7 @@
 // (runtime/singletons.hpp).
 #pragma once
 
+#include <atomic>       // what the driver last set
 #include <cstdint>      // uint64_t
 #include <string_view>  // triggers
 #include <utility>      // move
@@ -17,6 +18,8 @@
 #include "../hooks/bus.hpp"
 #include "../profiler/events.hpp"
 #include "../profiler/profiler.hpp"
+#include "../profiler/registry.hpp"
+#include "instances.hpp"
 
 namespace comfyvn::perf {
 
@@ -28,11 +31,62 @@ COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags();
 
 namespace detail::runtime {
 
+// What the drivers last set, so that a switch made from code (the public
+// set_enabled of the profiler or the budget manager) can be told apart from
+// the flags' own: the flags are the one source of truth, and such a switch
+// becomes an in-memory override of the matching flag (switch_probe below).
+// `active` counts drivers running now and `generation` every start, so a
+// probe never reads a half-made switch.
+struct DriverState {
+  std::atomic<int> active{0};
+  std::atomic<std::uint64_t> generation{0};
+  std::atomic<bool> profiler{false};  // off until a driver says otherwise
+  std::atomic<bool> budgets{false};
+};
+
+COMFYVN_PERF_VISIBLE inline DriverState& driver_state() noexcept {
+  static DriverState state;
+  return state;
+}
+
 // The subsystem driver of every FeatureFlags that drives the subsystems
 // (feature_flags() does): the flags call it once per switch that changed.
 inline void switch_subsystems(const FlagChange& c) {
-  if (c.profiler_changed) perf_profiler().set_enabled(c.profiler_enabled);
-  if (c.budgets_changed) budget_manager().set_enabled(c.budgets_enabled);
+  DriverState& d = driver_state();
+  d.active.fetch_add(1);
+  d.generation.fetch_add(1);
+  struct Done {
+    DriverState& d;
+    ~Done() { d.active.fetch_sub(1); }
+  } done{d};
+  if (c.profiler_changed) {
+    d.profiler.store(c.profiler_enabled);
+    perf_profiler().set_enabled(c.profiler_enabled);
+  }
+  if (c.budgets_changed) {
+    d.budgets.store(c.budgets_enabled);
+    budget_manager().set_enabled(c.budgets_enabled);
+  }
+}
+
+// Where a subsystem's real switch differs from what the driver last set,
+// code switched it: report that (the flags record it as an override). The
+// budget manager is looked at only once it exists; nothing is created here.
+inline bool switch_probe(flags::SwitchReport& out) {
+  DriverState& d = driver_state();
+  const std::uint64_t gen = d.generation.load();
+  if (d.active.load() != 0) return false;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const bool want_profiler = d.profiler.load();
+  const bool want_budgets = d.budgets.load();
+  const bool profiler_on = g_enabled.load(kRelaxed);
+  BudgetManager* budgets = instances().budgets.load(std::memory_order_acquire);
+  const bool budgets_on = budgets != nullptr ? budgets->enabled() : want_budgets;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (d.active.load() != 0 || d.generation.load() != gen) return false;
+  if (profiler_on != want_profiler) out.profiler = profiler_on;
+  if (budgets_on != want_budgets) out.budgets = budgets_on;
+  return true;
 }
 
 // Keeps a driver installed by a library loaded earlier: any copy does the
@@ -44,6 +98,8 @@ inline void switch_subsystems(const FlagChange& c) {
 inline bool install_subsystem_driver() noexcept {
   flags::SubsystemDriver none = nullptr;
   flags::subsystem_driver().compare_exchange_strong(none, &switch_subsystems);
+  flags::SwitchProbe no_probe = nullptr;
+  flags::switch_probe().compare_exchange_strong(no_probe, &switch_probe);
   return true;
 }
 
