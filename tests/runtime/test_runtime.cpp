@@ -155,6 +155,7 @@ TEST_CASE("a forked child gets a working profiler, budget manager and hook bus",
   budget_manager().set_enabled(false);
   perf_profiler().set_enabled(false);
 }
+#endif  // !__SANITIZE_ADDRESS__
 
 // ---- issue 10: one enable state, and the config applied without a call ----
 
@@ -215,7 +216,6 @@ std::string slurp(const std::string& path) {
 }
 
 }  // namespace
-#endif  // !__SANITIZE_ADDRESS__
 
 TEST_CASE("enabling from code is an override the flags report", "[runtime][robust]") {
   auto& flags = feature_flags();
