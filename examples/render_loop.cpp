@@ -7,6 +7,12 @@
 // touched and evicted as the camera moves over a strip of tiles.
 //
 //   render_loop [--port N] [--enable-perf] [--duration SECONDS] [--config PATH] [--idle]
+//               [--trace PATH] [--snapshot PATH] [--spike-every N]
+//
+// --trace PATH writes a Chrome trace (Perfetto UI, chrome://tracing,
+// speedscope) of the run's last kTraceSeconds at exit; --snapshot PATH writes
+// the dashboard JSON at exit (what tools/perf_diff compares); --spike-every N
+// makes every Nth frame at least three times slower than the others.
 //
 // Without --port and --config the demo turns perf on for its own process (as
 // COMFYVN_ENABLE_PERF=1 would; the config file is never written). With --port
@@ -58,13 +64,19 @@ struct Args {
   double duration = 10.0;
   std::string config;
   bool idle = false;
+  std::string trace;
+  std::string snapshot;
+  std::uint64_t spike_every = 0;
 };
+
+// How much of the end of the run --trace keeps.
+constexpr std::chrono::seconds kTraceSeconds{5};
 
 [[noreturn]] void usage(const char* why) {
   if (why) std::fprintf(stderr, "render_loop: %s\n", why);
   std::fprintf(stderr,
                "usage: render_loop [--port N] [--enable-perf] [--duration SECONDS] "
-               "[--config PATH] [--idle]\n");
+               "[--config PATH] [--idle] [--trace PATH] [--snapshot PATH] [--spike-every N]\n");
   std::exit(2);
 }
 
@@ -94,6 +106,18 @@ Args parse_args(int argc, char** argv) {
       a.config = value();
     } else if (arg == "--idle") {
       a.idle = true;
+    } else if (arg == "--trace") {
+      a.trace = value();
+      if (a.trace.empty()) usage("--trace needs a file path");
+    } else if (arg == "--snapshot") {
+      a.snapshot = value();
+      if (a.snapshot.empty()) usage("--snapshot needs a file path");
+    } else if (arg == "--spike-every") {
+      const std::string v = value();
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 1000000) usage("--spike-every must be 1-1000000");
+      a.spike_every = static_cast<std::uint64_t>(n);
     } else if (arg == "--help" || arg == "-h") {
       usage(nullptr);
     } else {
@@ -120,7 +144,14 @@ double burn(double us) {
 class JobPool {
  public:
   explicit JobPool(unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
+    for (unsigned i = 0; i < workers; ++i) {
+      threads_.emplace_back([this, i] {
+        // Named in traces, and set up before the first job's span.
+        perf::set_thread_name("job worker " + std::to_string(i + 1));
+        perf::register_this_thread();
+        run();
+      });
+    }
   }
   ~JobPool() {
     {
@@ -246,9 +277,14 @@ class TextureStreamer {
 // ---------------------------------------------------------------------------
 // One frame of the simulated renderer.
 // ---------------------------------------------------------------------------
-double render_frame(std::uint64_t frame, std::mt19937& rng) {
+double render_frame(std::uint64_t frame, std::mt19937& rng, bool spike) {
   PERF_SCOPE("frame", "render");
   double sink = 0;
+  if (spike) {
+    // A hitch on purpose: about 3.5 times a normal frame's work.
+    PERF_SCOPE("hitch", "render");
+    sink += burn(9'000);
+  }
   {
     PERF_SCOPE("update", "render");
     sink += burn(600 + 300 * std::sin(frame * 0.05));
@@ -381,6 +417,10 @@ int main(int argc, char** argv) {
   }
 #endif
 
+  perf::set_thread_name("render");
+  perf::PerfProfiler::TraceRecorder recorder;
+  if (!args.trace.empty()) recorder = perf::perf_profiler().trace_recorder(kTraceSeconds);
+
   const bool tty = isatty(STDOUT_FILENO) == 1;
   std::mt19937 rng(1234);
   std::optional<JobPool> pool;
@@ -398,7 +438,8 @@ int main(int argc, char** argv) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (args.duration > 0 && elapsed >= args.duration) break;
 
-    sink += render_frame(frame, rng);
+    const bool spike = args.spike_every != 0 && frame % args.spike_every == args.spike_every - 1;
+    sink += render_frame(frame, rng, spike);
     if (!args.idle) {
       textures.update(frame * 0.5);  // the camera pans half a unit per frame
       if (frame % 20 == 0 && pool->pending() < 8) pool->submit(job_counter++, rng);
@@ -426,6 +467,24 @@ int main(int argc, char** argv) {
   if (adapter) adapter->stop();
 #endif
   print_summary();
+  int status = 0;
+  if (!args.trace.empty()) {
+    if (const std::string e = recorder.write(args.trace); !e.empty()) {
+      std::fprintf(stderr, "render_loop: --trace: %s\n", e.c_str());
+      status = 1;
+    } else {
+      fmt::print("trace of the last {} s written to {}\n", kTraceSeconds.count(), args.trace);
+    }
+  }
+  if (!args.snapshot.empty()) {
+    if (const std::string e = perf::perf_profiler().write_dashboard(args.snapshot); !e.empty()) {
+      std::fprintf(stderr, "render_loop: --snapshot: %s\n", e.c_str());
+      status = 1;
+    } else {
+      fmt::print("dashboard snapshot written to {}\n", args.snapshot);
+    }
+  }
+  std::fflush(stdout);
   if (sink == 42.4242) std::puts("");  // keeps the simulated work observable
-  return 0;
+  return status;
 }

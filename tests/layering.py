@@ -22,7 +22,9 @@ ALLOWED = {
     "flags": {"json", "os"},
     "hooks": {"os"},
     "runtime": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks"},
-    "http": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks", "runtime"},
+    "export": {"core", "os", "metrics", "json", "profiler", "budget", "flags"},
+    "http": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks", "runtime",
+             "export"},
     "detail": None,  # compatibility paths
 }
 # What json/ may read of the other parts: their plain structs.

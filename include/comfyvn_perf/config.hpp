@@ -37,6 +37,11 @@
 #endif
 
 // Marks kept by the profiler (newest first out).
+// Spans one trace capture keeps at most; more are counted as dropped.
+#ifndef COMFYVN_PERF_TRACE_MAX_SPANS
+#define COMFYVN_PERF_TRACE_MAX_SPANS 2000000
+#endif
+
 #ifndef COMFYVN_PERF_MAX_MARKS
 #define COMFYVN_PERF_MAX_MARKS 256
 #endif

@@ -11,6 +11,7 @@
 #include "hooks/bus.hpp"           // IWYU pragma: export
 #include "json/metrics.hpp"        // IWYU pragma: export
 #include "metrics/provider.hpp"    // IWYU pragma: export
+#include "export/prometheus.hpp"   // IWYU pragma: export
 #include "profiler/profiler.hpp"   // IWYU pragma: export
 #include "runtime/singletons.hpp"  // IWYU pragma: export
 #include "scope.hpp"               // IWYU pragma: export

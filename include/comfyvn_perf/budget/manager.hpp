@@ -222,7 +222,9 @@ class BudgetManager {
     v.max_metadata_bytes = max_metadata_bytes;
     return snapshot_json(v);
   }
-  boost::json::object health() const {
+  boost::json::object health() const { return health_json(health_data()); }
+  // The same numbers as a plain struct (exporters read these).
+  BudgetHealth health_data() const {
     BudgetHealth h;
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -234,7 +236,7 @@ class BudgetManager {
     h.handler_errors = handler_errors_.load();
     h.enabled = enabled();
     h.sampler_errors = sampler_.errors();
-    return health_json(h);
+    return h;
   }
   // The latest sample (all zeros before the first one).
   Metrics metrics() const {

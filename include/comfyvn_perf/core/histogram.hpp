@@ -106,6 +106,30 @@ class LogHistogram {
       if (out[k] < 0) out[k] = static_cast<double>(max_);
   }
 
+  // Cumulative counts at ascending bounds: out[k] counts the values whose
+  // bucket lies at or below the bucket holding bounds[k]. A value in the
+  // same bucket as a bound counts as at or below it, so a count can include
+  // values up to 1/64 (1.6%) above its bound (exact below 128).
+  template <class Bounds>
+  Bounds cumulative(const Bounds& bounds) const {
+    Bounds out(bounds.size());
+    std::uint64_t seen = 0;
+    std::size_t next_idx = 0;  // first bucket not yet summed
+    for (std::size_t k = 0; k < bounds.size(); ++k) {
+      const std::size_t last = index_of(bounds[k]);
+      for (; next_idx <= last; ++next_idx) {
+        const std::size_t c = next_idx / kSub;
+        if (!chunks_[c]) {  // skip the whole missing chunk, up to `last`
+          next_idx = (c + 1) * kSub - 1 < last ? (c + 1) * kSub - 1 : last;
+          continue;
+        }
+        seen += chunks_[c][next_idx % kSub];
+      }
+      out[k] = seen;
+    }
+    return out;
+  }
+
   static std::size_t index_of(std::uint64_t v) {
     if (v < kExact) return static_cast<std::size_t>(v);
     const int e = 63 - __builtin_clzll(v);  // >= 7

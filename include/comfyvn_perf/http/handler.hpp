@@ -21,6 +21,7 @@
 
 #include "../budget/manager.hpp"
 #include "../budget/types.hpp"
+#include "../export/prometheus.hpp"
 #include "../flags/flags.hpp"
 #include "../os/text.hpp"
 #include "../profiler/profiler.hpp"
@@ -65,12 +66,14 @@ struct RequestView {
   std::string_view body;
 };
 
-// The complete answer. Every status but 204 carries a JSON body with `ok`
-// and `feature_flag`. A HEAD request gets the GET answer: the transport
-// sends its headers and length without the body.
+// The complete answer. Every error carries a JSON body with `ok` and
+// `feature_flag`, and so does every success but 204 and the routes that serve
+// another format (/metrics, /profiler/trace). A HEAD request gets the GET
+// answer: the transport sends its headers and length without the body.
 struct Reply {
   StatusCode status = StatusCode::ok;
-  std::string body;                   // JSON text; empty for 204
+  std::string body;                   // JSON text unless content_type says otherwise
+  std::string_view content_type;      // empty: application/json
   std::string_view allow;             // Allow header (405 and OPTIONS), else empty
   std::string_view www_authenticate;  // challenge of a 401, else empty
   bool keep_alive = true;             // false: close the connection after this reply
@@ -468,6 +471,35 @@ inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
   return reply;
 }
 
+// The routes whose body is not our JSON envelope: the Prometheus
+// exposition, and a trace (bounded by max_trace_spans rather than
+// max_response_bytes). Errors still answer the JSON error body.
+inline Reply raw_reply(Action action, const RouteContext& c) {
+  Reply reply;
+  if (action == Action::metrics) {
+    // Only the subsystems that are on are looked up: with the flags off
+    // this creates no profiler or budget manager.
+    const FeatureFlags& flags = c.flags();
+    PrometheusSources src;
+    src.feature_flag = flags.perf_enabled();
+    if (src.feature_flag && flags.profiler_enabled()) src.profiler = &c.profiler();
+    if (src.feature_flag && flags.budgets_enabled()) src.budgets = &c.budgets();
+    reply.body = prometheus_text(src);
+    reply.content_type = kPrometheusContentType;
+    return reply;
+  }
+  const double seconds =
+      parse_decimal(c.query, "seconds", kDefaultTraceSeconds, kMinTraceSeconds, kMaxTraceSeconds);
+  try {
+    reply.body = c.profiler().capture_trace_text(
+        std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5)),
+        c.options.max_trace_spans);
+  } catch (const TraceBusy& busy) {
+    throw Rejection{StatusCode::conflict, busy.what()};
+  }
+  return reply;
+}
+
 inline bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
   switch (s) {
     case Subsystem::budgets:
@@ -542,6 +574,9 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
     body = parse_body(req.body, options.max_json_depth);
   }
   const RouteContext ctx{options, services, target.query, body};
+  if (route->action == Action::metrics || route->action == Action::profiler_trace) {
+    return raw_reply(route->action, ctx);
+  }
   Reply reply =
       json_reply(StatusCode::ok, flag, {}, run(route->action, ctx), options.max_response_bytes);
   if (reply.body.empty()) throw too_large(options.max_response_bytes, page_hint(route->action));

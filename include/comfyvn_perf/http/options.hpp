@@ -33,6 +33,11 @@ inline constexpr std::size_t kMaxMarksLimit = 1000;
 // sending a megabyte-long key does not get it echoed back.
 inline constexpr std::size_t kMaxDetailChars = 200;
 
+// `seconds` of GET /profiler/trace: default and range.
+inline constexpr double kDefaultTraceSeconds = 2.0;
+inline constexpr double kMinTraceSeconds = 0.1;
+inline constexpr double kMaxTraceSeconds = 30.0;
+
 struct Options {
   // Address to listen on. Anything but a loopback address needs a token.
   std::string bind = "127.0.0.1";
@@ -67,6 +72,10 @@ struct Options {
   // only do socket I/O and answer /health, so building a large body never
   // delays /health or the reading of other requests.
   unsigned worker_threads = 2;
+  // Spans one GET /profiler/trace keeps at most (more count as dropped).
+  // The trace is not subject to max_response_bytes: this bounds it instead,
+  // at about 100 bytes of JSON a span.
+  std::size_t max_trace_spans = 2'000'000;
 };
 
 }  // namespace comfyvn::perf::http

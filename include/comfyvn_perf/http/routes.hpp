@@ -31,6 +31,8 @@ enum class Action {
   profiler_mark,
   profiler_dashboard,
   profiler_reset,
+  metrics,
+  profiler_trace,
 };
 
 struct Route {
@@ -58,6 +60,10 @@ inline constexpr Route kRoutes[] = {
     {"/api/perf/profiler/mark", Method::post, Subsystem::profiler, Action::profiler_mark},
     {"/api/perf/profiler/dashboard", Method::get, Subsystem::profiler, Action::profiler_dashboard},
     {"/api/perf/profiler/reset", Method::post, Subsystem::profiler, Action::profiler_reset},
+    // Prometheus text; never refused for the flags (with them off it says so).
+    {"/api/perf/metrics", Method::get, Subsystem::none, Action::metrics},
+    // Chrome Trace Event JSON of the next `seconds`.
+    {"/api/perf/profiler/trace", Method::get, Subsystem::profiler, Action::profiler_trace},
 };
 
 // Paths are compared exactly as sent (see split_target in http/handler.hpp).

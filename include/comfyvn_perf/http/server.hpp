@@ -178,7 +178,8 @@ inline Response to_response(Reply reply, unsigned version, bool head) {
     res.set(bhttp::field::www_authenticate, reply.www_authenticate);
   }
   if (!reply.body.empty()) {
-    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::content_type,
+            reply.content_type.empty() ? std::string_view("application/json") : reply.content_type);
     res.body() = std::move(reply.body);
     res.prepare_payload();
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>        // isfinite
+#include <cstdio>       // snprintf
 #include <cstddef>      // size_t
 #include <optional>     // optional fields
 #include <string>       // owned text, messages
@@ -70,12 +71,10 @@ inline std::string clip_detail(std::string detail, std::size_t max_chars = kMaxD
   return detail;
 }
 
-// One unsigned integer query parameter `name`: `fallback` when absent, else
-// 0..max; anything else is a 422 naming it. Every occurrence must be valid;
-// the last one wins. Other parameters are ignored.
-inline std::size_t parse_count(std::string_view query, std::string_view name,
-                               std::size_t fallback, std::size_t max) {
-  std::size_t result = fallback;
+// Calls `fn(decoded_value, ok)` for every occurrence of query parameter
+// `name`, in order; `ok` is false when the value could not be decoded.
+template <class Fn>
+void for_each_query_value(std::string_view query, std::string_view name, Fn&& fn) {
   std::string key, value;
   while (!query.empty()) {
     const auto amp = query.find('&');
@@ -85,8 +84,20 @@ inline std::size_t parse_count(std::string_view query, std::string_view name,
     if (!percent_decode(pair.substr(0, eq), key) || key != name) continue;
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    const bool ok = percent_decode(raw, value);
+    fn(std::string_view(value), ok);
+  }
+}
+
+// One unsigned integer query parameter `name`: `fallback` when absent, else
+// 0..max; anything else is a 422 naming it. Every occurrence must be valid;
+// the last one wins. Other parameters are ignored.
+inline std::size_t parse_count(std::string_view query, std::string_view name,
+                               std::size_t fallback, std::size_t max) {
+  std::size_t result = fallback;
+  for_each_query_value(query, name, [&](std::string_view value, bool ok) {
     // Ten digits hold every accepted maximum and cannot overflow size_t.
-    bool good = percent_decode(raw, value) && !value.empty() && value.size() <= 10;
+    bool good = ok && !value.empty() && value.size() <= 10;
     std::size_t n = 0;
     for (const char c : value) {
       if (c < '0' || c > '9') good = false;
@@ -98,7 +109,40 @@ inline std::size_t parse_count(std::string_view query, std::string_view name,
                                                             std::to_string(max)};
     }
     result = n;
-  }
+  });
+  return result;
+}
+
+// One decimal query parameter `name` ("2", "0.5", ".25"): `fallback` when
+// absent, else min..max; anything else (signs, exponents, NaN, hex, more
+// than 12 characters) is a 422 naming it and the range.
+inline double parse_decimal(std::string_view query, std::string_view name, double fallback,
+                            double min, double max) {
+  double result = fallback;
+  for_each_query_value(query, name, [&](std::string_view value, bool ok) {
+    bool good = ok && !value.empty() && value.size() <= 12 && value != ".";
+    double whole = 0, scale = 0;  // scale: 0 before the point, then 0.1, 0.01, ...
+    for (const char c : value) {
+      if (c == '.' && scale == 0) {
+        scale = 0.1;
+      } else if (c >= '0' && c <= '9') {
+        if (scale == 0) {
+          whole = whole * 10 + (c - '0');
+        } else {
+          whole += (c - '0') * scale;
+          scale /= 10;
+        }
+      } else {
+        good = false;
+      }
+    }
+    if (!good || whole < min || whole > max) {
+      char range[64];
+      std::snprintf(range, sizeof range, " must be a number from %g to %g", min, max);
+      throw Rejection{StatusCode::unprocessable_entity, std::string(name) + range};
+    }
+    result = whole;
+  });
   return result;
 }
 

@@ -62,4 +62,90 @@ inline std::size_t utf8_length(std::string_view s) noexcept {
   return points;
 }
 
+// Length of the well-formed UTF-8 sequence at the start of `s` (1-4), or 0
+// when it is not one (a stray continuation byte, an overlong form, a
+// surrogate, a value past U+10FFFF or a truncated sequence).
+inline std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  std::size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if ((b(i) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// Appends `s` with every ill-formed UTF-8 byte replaced by U+FFFD, passing
+// each well-formed character to `put(out, sequence)`.
+template <class Put>
+void append_utf8(std::string& out, std::string_view s, Put&& put) {
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence(s);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      s.remove_prefix(1);
+      continue;
+    }
+    put(out, s.substr(0, n));
+    s.remove_prefix(n);
+  }
+}
+
+// `s` as the inside of a JSON string (no quotes): escapes quote, backslash
+// and control characters; ill-formed UTF-8 becomes U+FFFD.
+inline void append_json_escaped(std::string& out, std::string_view s) {
+  append_utf8(out, s, [](std::string& o, std::string_view ch) {
+    const unsigned char c = static_cast<unsigned char>(ch[0]);
+    if (ch.size() > 1 || (c >= 0x20 && c != '"' && c != '\\')) {
+      o.append(ch.data(), ch.size());
+    } else if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c == '\n') {
+      o += "\\n";
+    } else if (c == '\t') {
+      o += "\\t";
+    } else if (c == '\r') {
+      o += "\\r";
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      o += "\\u00";
+      o += kHex[c >> 4];
+      o += kHex[c & 15];
+    }
+  });
+}
+
+// `s` as a Prometheus label value (text format 0.0.4): backslash, quote and
+// newline escaped; ill-formed UTF-8 becomes U+FFFD.
+inline void append_label_escaped(std::string& out, std::string_view s) {
+  append_utf8(out, s, [](std::string& o, std::string_view ch) {
+    if (ch == "\\") {
+      o += "\\\\";
+    } else if (ch == "\"") {
+      o += "\\\"";
+    } else if (ch == "\n") {
+      o += "\\n";
+    } else {
+      o.append(ch.data(), ch.size());
+    }
+  });
+}
+
 }  // namespace comfyvn::perf::os

@@ -7,7 +7,11 @@
 // a sink that the runtime connects to the hook bus; this part knows no bus.
 #pragma once
 
+#include <pthread.h>  // pthread_setname_np
+
 #include <algorithm>    // min, sort
+#include <atomic>       // one capture at a time
+#include <chrono>       // capture windows
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <functional>   // event sink
@@ -15,6 +19,7 @@
 #include <mutex>        // sink swap
 #include <string>       // names
 #include <string_view>  // API arguments
+#include <thread>       // sleeping through a capture
 #include <utility>      // move
 #include <vector>       // aggregates
 
@@ -23,10 +28,12 @@
 #include "../config.hpp"
 #include "../core/scope.hpp"
 #include "../json/profiler.hpp"
+#include "../os/file.hpp"
 #include "../os/time.hpp"
 #include "events.hpp"
 #include "registry.hpp"
 #include "report.hpp"
+#include "trace.hpp"
 #include "types.hpp"
 
 namespace comfyvn::perf {
@@ -40,6 +47,61 @@ class PerfProfiler {
   using EventInterest = std::function<bool()>;
   // Adds fields to health() (the runtime adds the hook bus's counters).
   using HealthExtension = std::function<void(boost::json::object&)>;
+  // Appends {counter track, value} pairs that traces sample a few times a
+  // second (the runtime adds the budget manager's host metrics).
+  using TraceCounterSource = std::function<void(std::vector<std::pair<std::string, double>>&)>;
+
+  // The newest spans of a rolling window, kept until stop() or destruction:
+  // a trace of "the last seconds" that can be written at any moment (at exit,
+  // after a hitch). Move-only; an empty recorder records nothing.
+  class TraceRecorder {
+   public:
+    TraceRecorder() = default;
+    TraceRecorder(TraceRecorder&& o) noexcept { *this = std::move(o); }
+    TraceRecorder& operator=(TraceRecorder&& o) noexcept {
+      if (this != &o) {
+        stop();
+        profiler_ = o.profiler_;
+        buffer_ = std::move(o.buffer_);
+        tap_ = o.tap_;
+        dropped_at_start_ = o.dropped_at_start_;
+        o.tap_ = 0;
+        o.profiler_ = nullptr;
+      }
+      return *this;
+    }
+    TraceRecorder(const TraceRecorder&) = delete;
+    TraceRecorder& operator=(const TraceRecorder&) = delete;
+    ~TraceRecorder() { stop(); }
+
+    bool active() const noexcept { return tap_ != 0; }
+
+    // Chrome Trace Event JSON of the newest window, up to now.
+    std::string text() {
+      if (!buffer_) return {};
+      auto& reg = detail::registry();
+      if (tap_ != 0) reg.collect();
+      const std::uint64_t lost = reg.dropped_total();
+      return profiler_->trace_of(*buffer_, DefaultClock::now(),
+                                 lost > dropped_at_start_ ? lost - dropped_at_start_ : 0);
+    }
+
+    // Writes text() atomically; "" on success, else why nothing was written.
+    std::string write(const std::string& path) { return os::write_atomically(path, text()); }
+
+    // Stops recording; text() still returns what was kept.
+    void stop() {
+      if (tap_ != 0) detail::registry().remove_tap(tap_);
+      tap_ = 0;
+    }
+
+   private:
+    friend class PerfProfiler;
+    PerfProfiler* profiler_ = nullptr;
+    std::shared_ptr<detail::TraceBuffer> buffer_;
+    std::uint64_t tap_ = 0;
+    std::uint64_t dropped_at_start_ = 0;
+  };
 
   // RAII scope with a runtime name (the form of PERF_SCOPE_DYN that carries
   // metadata). Metadata, when given, travels with the span's event.
@@ -93,6 +155,12 @@ class PerfProfiler {
     auto s = std::make_shared<const Sink>(Sink{std::move(sink), std::move(interest)});
     std::lock_guard<std::mutex> lock(sink_mu_);
     sink_ = std::move(s);
+  }
+
+  void set_trace_counter_source(TraceCounterSource source) {
+    auto s = std::make_shared<const TraceCounterSource>(std::move(source));
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    counter_source_ = std::move(s);
   }
 
   void set_health_extension(HealthExtension extension) {
@@ -171,6 +239,13 @@ class PerfProfiler {
     return out;
   }
 
+  // Writes dashboard(limit) to `path` atomically (a reader never sees half a
+  // file): the snapshot tools/perf_diff compares. Returns "" on success,
+  // else why nothing was written.
+  std::string write_dashboard(const std::string& path, std::size_t limit = 1000) {
+    return os::write_atomically(path, boost::json::serialize(dashboard(limit)) + "\n");
+  }
+
   boost::json::object health(std::size_t limit = 5) {
     boost::json::object out = health_json(take_snapshot(0), limit);
     std::shared_ptr<const HealthExtension> extension;
@@ -182,12 +257,140 @@ class PerfProfiler {
     return out;
   }
 
+  // Every site's span durations over the same ascending bounds (seconds),
+  // for exporters: exact counts and sums, cumulative bucket counts.
+  HistogramSnapshot histograms(const std::vector<double>& bounds_seconds) {
+    auto& reg = detail::registry();
+    const double ns_per_tick = reg.ns_per_tick();
+    std::vector<std::uint64_t> le_ticks;
+    le_ticks.reserve(bounds_seconds.size());
+    for (double b : bounds_seconds) {
+      const double t = b * 1e9 / ns_per_tick;
+      le_ticks.push_back(t <= 0 ? 0 : t >= 1.8e19 ? UINT64_MAX : static_cast<std::uint64_t>(t));
+    }
+    std::vector<detail::SiteInfo> infos;
+    detail::Health h;
+    const auto sites = reg.snapshot_sites(&infos, &h, &le_ticks);
+    HistogramSnapshot out;
+    out.bounds_seconds = bounds_seconds;
+    for (const auto& s : sites) {
+      SiteHistogram row;
+      row.count = s.totals.count;
+      row.sum_seconds = static_cast<double>(s.totals.total) * ns_per_tick / 1e9;
+      row.cumulative = s.le_counts;
+      // A span can reach the accumulators before the histogram, never the
+      // other way: keep the buckets at or below the exact count.
+      for (auto& c : row.cumulative) c = std::min(c, row.count);
+      if (s.id == detail::kFrameSiteId) {
+        out.frames = std::move(row);
+        continue;
+      }
+      row.name = infos[s.id].name;
+      row.category = infos[s.id].category;
+      out.sites.push_back(std::move(row));
+    }
+    std::sort(out.sites.begin(), out.sites.end(), [](const SiteHistogram& a, const SiteHistogram& b) {
+      return a.sum_seconds > b.sum_seconds;
+    });
+    out.counters =
+        ProfilerCounters{h.spans_recorded,  h.marks_recorded, h.dropped,       h.threads_live,
+                         h.threads_retired, h.dynamic_names,  h.dynamic_folded};
+    return out;
+  }
+
   // Frame-time statistics from PERF_FRAME(); count 0 when no frame was marked.
   FrameStats frames() { return take_snapshot(0).frames; }
 
   // A plain-text report for programs that just want to print: the top
   // `limit` sites by total time, then frame statistics.
   std::string report(std::size_t limit = 10) { return report_text(take_snapshot(0), limit); }
+
+  // ---- traces ----
+
+  // Spans one capture keeps at most (default COMFYVN_PERF_TRACE_MAX_SPANS);
+  // spans past it count as dropped.
+  void set_trace_max_spans(std::size_t n) { trace_max_spans_.store(n == 0 ? 1 : n); }
+  std::size_t trace_max_spans() const { return trace_max_spans_.load(); }
+
+  // Chrome Trace Event JSON text of the spans that end during the next
+  // `duration`, with the marks and counter samples of that window. Blocks
+  // the calling thread for `duration`; recording threads are not slowed.
+  // One capture at a time: a second one throws TraceBusy. `max_spans` 0
+  // means trace_max_spans().
+  std::string capture_trace_text(std::chrono::milliseconds duration, std::size_t max_spans = 0) {
+    bool idle = false;
+    if (!capturing_.compare_exchange_strong(idle, true)) throw TraceBusy();
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag.store(false); }
+    } done{capturing_};
+    auto& reg = detail::registry();
+    const std::uint64_t lost_before = reg.dropped_total();
+    const std::uint64_t begin = DefaultClock::now();
+    auto buffer = std::make_shared<detail::TraceBuffer>(
+        begin, max_spans != 0 ? max_spans : trace_max_spans_.load());
+    const std::uint64_t tap = reg.add_tap([buffer](const std::vector<RawSpan>& b) {
+      buffer->on_spans(b);
+    });
+    struct Untap {
+      detail::Registry& reg;
+      std::uint64_t id;
+      ~Untap() { reg.remove_tap(id); }
+    } untap{reg, tap};
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    for (;;) {
+      sample_counters(*buffer);
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          deadline - now, kCounterSampleInterval));
+    }
+    const std::uint64_t end = DefaultClock::now();
+    buffer->close(end);
+    reg.collect();  // everything that ended before `end`
+    const std::uint64_t lost = reg.dropped_total();
+    return trace_of(*buffer, end, lost > lost_before ? lost - lost_before : 0);
+  }
+
+  // The same capture as a JSON object.
+  boost::json::object capture_trace(std::chrono::milliseconds duration) {
+    return boost::json::parse(capture_trace_text(duration)).as_object();
+  }
+
+  // Captures for `duration`, then writes the trace to `path` atomically.
+  // Returns "" on success, else why nothing was written. Throws TraceBusy
+  // while another capture runs.
+  std::string write_trace(const std::string& path, std::chrono::milliseconds duration) {
+    return os::write_atomically(path, capture_trace_text(duration));
+  }
+
+  // Starts keeping the spans of the newest `window` (at most `max_spans`;
+  // 0 means trace_max_spans()).
+  TraceRecorder trace_recorder(std::chrono::milliseconds window, std::size_t max_spans = 0) {
+    auto& reg = detail::registry();
+    const double ticks = static_cast<double>(std::chrono::nanoseconds(window).count()) /
+                         reg.ns_per_tick();
+    TraceRecorder r;
+    r.profiler_ = this;
+    r.buffer_ = std::make_shared<detail::TraceBuffer>(
+        DefaultClock::now(), max_spans != 0 ? max_spans : trace_max_spans_.load(),
+        ticks < 1 ? 1 : static_cast<std::uint64_t>(ticks));
+    r.dropped_at_start_ = reg.dropped_total();
+    auto last_sample = std::make_shared<std::uint64_t>(0);
+    const auto sample_ticks = static_cast<std::uint64_t>(
+        static_cast<double>(std::chrono::nanoseconds(kCounterSampleInterval).count()) /
+        reg.ns_per_tick());
+    r.tap_ = reg.add_tap([this, buffer = r.buffer_, last_sample,
+                          sample_ticks](const std::vector<RawSpan>& b) {
+      buffer->on_spans(b);
+      const std::uint64_t now = DefaultClock::now();
+      if (now - *last_sample >= sample_ticks) {  // only this tap touches it
+        *last_sample = now;
+        sample_counters(*buffer);
+      }
+    });
+    return r;
+  }
 
   // Clears spans, marks and counters. Safe while other threads record.
   void reset() {
@@ -215,6 +418,46 @@ class PerfProfiler {
     EventSink emit;
     EventInterest interest;
   };
+
+  static constexpr std::chrono::milliseconds kCounterSampleInterval{100};
+
+  void sample_counters(detail::TraceBuffer& buffer) {
+    std::shared_ptr<const TraceCounterSource> source;
+    {
+      std::lock_guard<std::mutex> lock(sink_mu_);
+      source = counter_source_;
+    }
+    if (!source || !*source) return;
+    std::vector<std::pair<std::string, double>> values;
+    try {
+      (*source)(values);
+    } catch (...) {
+      return;
+    }
+    const std::uint64_t now = DefaultClock::now();
+    for (auto& v : values) buffer.add_counter(TraceCounterSample{std::move(v.first), v.second, now});
+  }
+
+  // The trace text of what `buffer` kept up to `end`.
+  std::string trace_of(const detail::TraceBuffer& buffer, std::uint64_t end,
+                       std::uint64_t ring_lost) {
+    auto& reg = detail::registry();
+    detail::TraceBuffer::Contents c = buffer.take(end);
+    detail::TraceData d;
+    d.spans = std::move(c.spans);
+    d.counters = std::move(c.counters);
+    for (auto& m : reg.marks()) {
+      if (m.ticks >= c.begin && m.ticks <= c.end) d.marks.push_back(std::move(m));
+    }
+    d.thread_names = reg.thread_names();
+    d.sites = reg.sites();
+    d.process_name = detail::process_name();
+    d.origin_ticks = reg.anchor_ticks();
+    d.ns_per_tick = reg.ns_per_tick();
+    d.dropped = ring_lost + c.overflow;
+    d.seconds = static_cast<double>(c.end - c.begin) * d.ns_per_tick / 1e9;
+    return detail::trace_text(d);
+  }
 
   std::shared_ptr<const Sink> sink() const {
     std::lock_guard<std::mutex> lock(sink_mu_);
@@ -325,7 +568,26 @@ class PerfProfiler {
 
   mutable std::mutex sink_mu_;
   std::shared_ptr<const Sink> sink_;
+  std::shared_ptr<const TraceCounterSource> counter_source_;
+  std::atomic<bool> capturing_{false};
+  std::atomic<std::size_t> trace_max_spans_{COMFYVN_PERF_TRACE_MAX_SPANS};
   std::shared_ptr<const HealthExtension> health_extension_;
 };
+
+// Names the calling thread in traces (thread_name events) and in the OS
+// (the first 15 bytes, as top and debuggers show them). Without a name a
+// thread is listed under its OS name, else "thread N".
+inline void set_thread_name(std::string_view name) {
+  detail::ThreadBuffer* tb = detail::this_thread_buffer();
+  if (tb == nullptr) return;
+  detail::registry().set_thread_name(static_cast<detail::ThreadState*>(tb), name);
+  const std::string os_name(os::utf8_prefix(name, 15));
+  pthread_setname_np(pthread_self(), os_name.c_str());
+}
+
+// Sets up the calling thread's span buffer now, so that its first scope does
+// not pay for it (thread pools call this as each worker starts). Returns
+// false when no buffer could be allocated.
+inline bool register_this_thread() { return detail::this_thread_buffer() != nullptr; }
 
 }  // namespace comfyvn::perf

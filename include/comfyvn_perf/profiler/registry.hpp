@@ -16,13 +16,18 @@
 #include <cstdlib>        // calloc, free, getenv
 #include <cstring>        // memcpy
 #include <deque>          // marks, oldest dropped first
-#include <functional>     // span listener
+#include <functional>     // span listener, span taps
+#include <map>            // thread names by index
+#include <memory>         // shared taps
 #include <mutex>          // registration and collection lock
 #include <string>         // owned site names
 #include <string_view>    // dynamic names
 #include <thread>         // calibration wait
 #include <unordered_map>  // interned names
+#include <utility>        // pair, move
 #include <vector>         // site table
+
+#include <pthread.h>  // the OS name of a thread, as its default name
 
 #include "../config.hpp"
 #include "../core/alloc.hpp"
@@ -156,6 +161,7 @@ class DynNameCache {
 // path sees, plus what only the cold path touches.
 struct ThreadState : ThreadBuffer {
   DynNameCache dyn;  // owner only
+  std::string name;  // under the registry lock
   // Collector side, under the registry lock.
   std::uint64_t ring_cursor = 0;
   ThreadState* next = nullptr;
@@ -186,6 +192,7 @@ struct SiteSnapshot {
   std::uint32_t id = 0;
   Totals totals;
   double p50 = 0, p95 = 0, p99 = 0;  // ticks
+  std::vector<std::uint64_t> le_counts;  // when asked: cumulative counts at the bounds
 };
 
 struct Health {
@@ -228,6 +235,8 @@ class Registry {
 
   ThreadState* register_thread() {
     auto* tb = new ThreadState();
+    char os_name[32] = {0};
+    if (pthread_getname_np(pthread_self(), os_name, sizeof os_name) == 0) tb->name = os_name;
     tb->accum = static_cast<SiteAccum*>(std::calloc(COMFYVN_PERF_MAX_SITES, sizeof(SiteAccum)));
     if (tb->accum == nullptr) {
       delete tb;
@@ -235,6 +244,7 @@ class Registry {
     }
     std::lock_guard<std::mutex> lock(mu_);
     tb->thread_index = next_thread_index_++;
+    if (tb->name.empty()) tb->name = "thread " + std::to_string(tb->thread_index);
     tb->next = threads_;
     if (threads_) threads_->prev = tb;
     threads_ = tb;
@@ -245,10 +255,13 @@ class Registry {
   // Thread exit: fold the thread's exact totals and pending raw spans into the
   // collector's store, then free the buffer.
   void retire(ThreadState* tb) {
+    std::lock_guard<std::mutex> serial(collect_mu_);
     std::vector<RawSpan> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
       drain_locked(tb, batch);
+      exited_names_.emplace_back(tb->thread_index, std::move(tb->name));
+      if (exited_names_.size() > kMaxExitedNames) exited_names_.pop_front();
       const std::uint32_t g = g_generation.load(kRelaxed);
       for (std::size_t id = 0; id < sites_.size(); ++id) {
         Totals t;
@@ -267,8 +280,11 @@ class Registry {
 
   // ---- collection ----
 
-  // Drains every live ring into the histograms (and the span listener).
+  // Drains every live ring into the histograms (and the span listener and
+  // taps). Collections are serialised, so consumers see each thread's spans
+  // in the order they were recorded.
   void collect() {
+    std::lock_guard<std::mutex> serial(collect_mu_);
     std::vector<RawSpan> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -279,8 +295,11 @@ class Registry {
 
   // Exact totals per site plus percentiles. Collects first, so every span that
   // ended before the call is included.
+  // With `le_ticks` (ascending), each snapshot also carries the cumulative
+  // histogram counts at those bounds (LogHistogram::cumulative).
   std::vector<SiteSnapshot> snapshot_sites(std::vector<SiteInfo>* infos = nullptr,
-                                           Health* health = nullptr) {
+                                           Health* health = nullptr,
+                                           const std::vector<std::uint64_t>* le_ticks = nullptr) {
     collect();
     std::vector<SiteSnapshot> out;
     std::lock_guard<std::mutex> lock(mu_);
@@ -299,6 +318,7 @@ class Registry {
       s.id = static_cast<std::uint32_t>(id);
       s.totals = sum[id];
       const LogHistogram& h = hist_[id];
+      if (le_ticks != nullptr) s.le_counts = h.cumulative(*le_ticks);
       if (h.count() > 0) {
         static constexpr double kQs[3] = {0.50, 0.95, 0.99};
         double q[3];
@@ -413,7 +433,11 @@ class Registry {
     collector_.start(
         [this] { collect(); },
         [this] {
-          return std::chrono::nanoseconds(collect_interval_ns_.load(std::memory_order_relaxed));
+          std::chrono::nanoseconds interval(collect_interval_ns_.load(std::memory_order_relaxed));
+          if (taps_active_.load(std::memory_order_relaxed) != 0) {
+            interval = std::min<std::chrono::nanoseconds>(interval, kTapInterval);
+          }
+          return interval;
         },
         /*tick_at_start=*/false);
   }
@@ -425,6 +449,63 @@ class Registry {
     std::lock_guard<std::mutex> lock(listener_mu_);
     spans_wanted_ = std::move(wanted);
     span_listener_ = std::move(listener);
+  }
+
+  // ---- span taps ----
+
+  // A tap sees every span the collector drains, in drain order per thread,
+  // on the thread that collects (never inside a scope). Taps are for
+  // consumers that need all spans for a while (trace captures): while one
+  // is installed the collector drains at least every kTapInterval, so that
+  // rings do not overwrite spans at the rates a render loop produces. A tap
+  // must not call back into the registry's collection.
+  using SpanTap = std::function<void(const std::vector<RawSpan>&)>;
+  static constexpr std::chrono::milliseconds kTapInterval{5};
+
+  std::uint64_t add_tap(SpanTap tap) {
+    std::uint64_t id;
+    {
+      std::lock_guard<std::mutex> lock(listener_mu_);
+      id = ++tap_seq_;
+      taps_.emplace_back(id, std::make_shared<const SpanTap>(std::move(tap)));
+      taps_active_.store(taps_.size(), std::memory_order_relaxed);
+    }
+    collector_.reschedule();
+    return id;
+  }
+
+  // After this returns the tap is not running and will not run again.
+  void remove_tap(std::uint64_t id) {
+    std::lock_guard<std::mutex> serial(collect_mu_);
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    taps_.erase(std::remove_if(taps_.begin(), taps_.end(),
+                               [id](const auto& t) { return t.first == id; }),
+                taps_.end());
+    taps_active_.store(taps_.size(), std::memory_order_relaxed);
+  }
+
+  // Spans lost so far: overwritten in a ring before collection, or recorded
+  // without a buffer.
+  std::uint64_t dropped_total() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return dropped_ + g_late_dropped.load(kRelaxed);
+  }
+
+  // ---- thread names ----
+
+  // Names the calling thread's buffer (registered on demand by the caller).
+  void set_thread_name(ThreadState* tb, std::string_view name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tb->name.assign(name.substr(0, kMaxThreadNameBytes));
+  }
+
+  // Index -> name of every live thread, and of the most recently exited
+  // ones (bounded), so a trace of a thread that just ended still names it.
+  std::map<std::uint32_t, std::string> thread_names() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::uint32_t, std::string> out(exited_names_.begin(), exited_names_.end());
+    for (ThreadState* tb = threads_; tb; tb = tb->next) out[tb->thread_index] = tb->name;
+    return out;
   }
 
   // ---- time conversion (read side only) ----
@@ -455,11 +536,19 @@ class Registry {
 
   double ticks_to_ms(double ticks) { return ticks * ns_per_tick() / 1e6; }
 
+  // The tick value all relative times (trace timestamps) count from.
+  std::uint64_t anchor_ticks() const { return anchor_ticks_; }
+
   // Epoch seconds of a tick value.
   double ticks_to_epoch(std::uint64_t ticks) {
     const double delta_ns =
         (static_cast<double>(ticks) - static_cast<double>(anchor_ticks_)) * ns_per_tick();
     return (static_cast<double>(anchor_system_ns_) + delta_ns) / 1e9;
+  }
+
+  std::vector<SiteInfo> sites() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sites_;
   }
 
   const SiteInfo site_info(std::uint32_t id) {
@@ -469,10 +558,12 @@ class Registry {
 
   // The runtime's fork handler calls these (docs/architecture.md gives the
   // lock order across parts).
-  // Every lock, in the order the code nests them: calibration (taken with
-  // nothing else held), then the state lock, then the listener lock (taken
-  // under the state lock while draining), then the collector's own.
+  // Every lock, in the order the code nests them: the collection lock
+  // (outermost: consumers run under it and may convert times), calibration,
+  // then the state lock, then the listener lock (taken under the state lock
+  // while draining), then the collector's own.
   void fork_prepare() {
+    collect_mu_.lock();
     calib_mu_.lock();
     mu_.lock();
     listener_mu_.lock();
@@ -483,15 +574,20 @@ class Registry {
     listener_mu_.unlock();
     mu_.unlock();
     calib_mu_.unlock();
+    collect_mu_.unlock();
   }
   void fork_child() {
     // Threads do not survive fork: the collector is forgotten, not joined.
     collector_.fork_child();
     threads_live_ = 0;
     for (ThreadState* tb = threads_; tb; tb = tb->next) ++threads_live_;
+    // Captures belong to threads of the parent; none continues here.
+    taps_.clear();
+    taps_active_.store(0, std::memory_order_relaxed);
     listener_mu_.unlock();
     mu_.unlock();
     calib_mu_.unlock();
+    collect_mu_.unlock();
   }
 
  private:
@@ -538,11 +634,13 @@ class Registry {
   }
 
   void drain_locked(ThreadState* tb, std::vector<RawSpan>& batch) {
-    const bool want = batch_wanted();
+    // Taps take every span; the listener's events stop at kMaxBatch.
+    const std::size_t cap =
+        taps_active_.load(std::memory_order_relaxed) != 0 ? SIZE_MAX : batch_wanted() ? kMaxBatch : 0;
     tb->ring_cursor =
         tb->ring.drain(tb->ring_cursor, tb->thread_index, dropped_, [&](const RawSpan& s) {
           if (s.site_id < hist_.size()) hist_[s.site_id].add(s.duration_ticks);
-          if (want && batch.size() < kMaxBatch) batch.push_back(s);
+          if (batch.size() < cap) batch.push_back(s);
         });
   }
 
@@ -551,18 +649,34 @@ class Registry {
     return spans_wanted_ && span_listener_ && spans_wanted_();
   }
 
+  // Runs under collect_mu_.
   void deliver(const std::vector<RawSpan>& batch) {
     if (batch.empty()) return;
     std::function<void(const std::vector<RawSpan>&)> listener;
+    bool wanted = false;
+    std::vector<std::shared_ptr<const SpanTap>> taps;
     {
       std::lock_guard<std::mutex> lock(listener_mu_);
       listener = span_listener_;
+      wanted = spans_wanted_ && spans_wanted_();
+      taps.reserve(taps_.size());
+      for (const auto& t : taps_) taps.push_back(t.second);
     }
-    if (listener) listener(batch);
+    if (listener && wanted) {
+      if (batch.size() <= kMaxBatch) {
+        listener(batch);
+      } else {
+        listener(std::vector<RawSpan>(batch.begin(), batch.begin() + kMaxBatch));
+      }
+    }
+    for (const auto& tap : taps) (*tap)(batch);
   }
 
   static constexpr std::size_t kMaxBatch = 8192;
+  static constexpr std::size_t kMaxThreadNameBytes = 128;
+  static constexpr std::size_t kMaxExitedNames = 1024;
 
+  std::mutex collect_mu_;  // serialises drain + delivery
   std::mutex mu_;
   std::mutex listener_mu_;
   std::mutex calib_mu_;
@@ -585,6 +699,10 @@ class Registry {
   std::uint64_t marks_recorded_ = 0;
   os::PeriodicWorker collector_;
   std::atomic<std::int64_t> collect_interval_ns_{20'000'000};
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<const SpanTap>>> taps_;
+  std::uint64_t tap_seq_ = 0;
+  std::atomic<std::size_t> taps_active_{0};
+  std::deque<std::pair<std::uint32_t, std::string>> exited_names_;
   std::function<bool()> spans_wanted_;
   std::function<void(const std::vector<RawSpan>&)> span_listener_;
   std::uint64_t anchor_ticks_ = 0;

@@ -56,6 +56,26 @@ struct ProfilerCounters {
   std::uint64_t dynamic_folded = 0;  // names folded into "(other)"
 };
 
+// One site's span durations as a histogram over fixed bounds: `count` and
+// `sum_seconds` are exact; `cumulative[k]` counts the spans at or below
+// bound k, from the percentile histogram (profiler/histogram.hpp's
+// LogHistogram::cumulative), so it covers only spans the collector saw.
+struct SiteHistogram {
+  std::string name;
+  std::string category;
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+  std::vector<std::uint64_t> cumulative;
+};
+
+// Every site's histogram at the same bounds, plus the frame intervals.
+struct HistogramSnapshot {
+  std::vector<double> bounds_seconds;
+  std::vector<SiteHistogram> sites;  // by total time, descending
+  SiteHistogram frames;              // count 0 when no frame was marked
+  ProfilerCounters counters;
+};
+
 // Everything the dashboard shows, taken at one moment. `rows` is sorted by
 // total_ms, descending.
 struct ProfilerSnapshot {

@@ -6,8 +6,10 @@
 
 #include <atomic>       // what the driver last set
 #include <cstdint>      // uint64_t
+#include <string>       // counter names
 #include <string_view>  // triggers
-#include <utility>      // move
+#include <utility>      // move, pair
+#include <vector>       // counter samples
 
 #include <boost/json.hpp>
 
@@ -112,6 +114,19 @@ inline void connect_profiler(PerfProfiler& profiler) {
         hooks().emit(kProfilerEvent, trigger, std::move(payload));
       },
       [topic] { return topic.has_subscribers(); });
+  // Traces plot the budget manager's host metrics and job counts, once it
+  // exists and runs (nothing is created here).
+  profiler.set_trace_counter_source([](std::vector<std::pair<std::string, double>>& out) {
+    BudgetManager* budgets = instances().budgets.load(std::memory_order_acquire);
+    if (budgets == nullptr || !budgets->enabled()) return;
+    const BudgetHealth h = budgets->health_data();
+    if (h.metrics.timestamp == 0) return;  // never sampled yet
+    out.emplace_back("host_cpu_percent", h.metrics.cpu_percent);
+    out.emplace_back("host_memory_used_mb", h.metrics.mem_used_mb);
+    if (!h.metrics.gpus.empty()) out.emplace_back("gpu_memory_used_mb", h.metrics.vram_used_mb());
+    out.emplace_back("jobs_running", static_cast<double>(h.running));
+    out.emplace_back("jobs_waiting", static_cast<double>(h.queued + h.delayed));
+  });
   // health()["hooks"]: what became of the events, for whoever reads health.
   profiler.set_health_extension([](boost::json::object& health) {
     const HooksStats s = hooks().stats();
