@@ -1,0 +1,143 @@
+"""Shared helpers of the real-tool checks (tests/tools/check_*.py).
+
+Python 3 standard library only. Every request goes to 127.0.0.1 and ignores
+proxy settings; every process started here is stopped by its own PID.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+LISTENING = re.compile(r"^listening on http://127\.0\.0\.1:(\d+)$")
+
+# No proxy, whatever the environment says: the checks talk to loopback only.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def fail(message):
+    """Prints one FAIL line and exits 1."""
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def tools_dir():
+    d = os.environ.get("COMFYVN_TOOLS_DIR", "")
+    if not d:
+        fail("COMFYVN_TOOLS_DIR is not set (run the check through `meson test`); "
+             "run ./dev test to install the tools")
+    return d
+
+
+def require_file(path, what):
+    """Fails (never skips) when a tool ./dev test installs is missing."""
+    if not (os.path.isfile(path) and os.access(path, os.X_OK | os.R_OK)):
+        fail(f"{what} not found at {path}: run ./dev test to install it")
+    return path
+
+
+def free_port():
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5.0):
+    """GET on loopback: (status, headers, body bytes)."""
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"refusing a non-loopback URL: {url}")
+    req = urllib.request.Request(url, headers={"Accept": "*/*"})
+    try:
+        with _OPENER.open(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def stop_pid(proc, what, timeout=10.0):
+    """SIGTERM to this child by PID, then wait; SIGKILL if it hangs. Its exit code."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            print(f"{what} (pid {proc.pid}) ignored SIGTERM for {timeout:.0f} s: killed", flush=True)
+            return None
+    return proc.returncode
+
+
+class Demo:
+    """The render-loop demo serving HTTP on an ephemeral port:
+    `render_loop --port 0 --enable-perf --duration 0` until stop()."""
+
+    def __init__(self, exe, extra=()):
+        self.exe = exe
+        self.args = [exe, "--port", "0", "--enable-perf", "--duration", "0", *extra]
+        self.proc = None
+        self.port = None
+        self.lines = []
+        self._ready = threading.Event()
+        self._reader = None
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.lines.append(line)
+            m = LISTENING.match(line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+                self._ready.set()
+        self._ready.set()  # EOF: the demo exited
+
+    def start(self, timeout=20.0):
+        if not os.access(self.exe, os.X_OK):
+            fail(f"demo not found or not executable: {self.exe}")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True, bufsize=1)
+        # Drains stdout for the whole run (the demo prints a status line a second).
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(timeout) or self.port is None:
+            self.stop()
+            fail(f"the demo printed no 'listening on http://127.0.0.1:PORT' line within {timeout:.0f} s; "
+                 f"output: {self.lines[-10:]}")
+        print(f"demo pid {self.proc.pid} listening on 127.0.0.1:{self.port}", flush=True)
+        return self
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        """SIGTERM by PID; the demo must exit 0."""
+        if self.proc is None:
+            return 0
+        rc = stop_pid(self.proc, "demo")
+        if self._reader:
+            self._reader.join(timeout=5)
+        return rc
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def timed(fn):
+    """Runs main(), prints its wall time, exits with its code."""
+    t0 = time.monotonic()
+    try:
+        rc = fn()
+    finally:
+        print(f"({time.monotonic() - t0:.1f} s)", flush=True)
+    sys.exit(rc)
