@@ -263,6 +263,7 @@ class TextureStreamer {
       bm.unregister_asset(registered_.front());
       registered_.pop_front();
     }
+    PERF_COUNTER("textures_resident", bm.health_data().assets_loaded);
   }
   std::uint64_t unloaded() const { return unloaded_.load(); }
 
@@ -281,9 +282,11 @@ double render_frame(std::uint64_t frame, std::mt19937& rng, bool spike) {
   PERF_SCOPE("frame", "render");
   double sink = 0;
   if (spike) {
-    // A hitch on purpose: about 3.5 times a normal frame's work.
+    // A hitch on purpose (a shader compile, a blocking load): the frame
+    // interval grows to more than three vsync intervals.
     PERF_SCOPE("hitch", "render");
-    sink += burn(9'000);
+    sink += burn(5'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   {
     PERF_SCOPE("update", "render");
@@ -299,10 +302,15 @@ double render_frame(std::uint64_t frame, std::mt19937& rng, bool spike) {
     const int n = batches(rng);
     for (int b = 0; b < n; ++b) {
       PERF_SCOPE("draw_batch", "render");
-      std::vector<float> vertices(4096 * (1 + b % 3));  // per-batch upload buffer
-      vertices[0] = static_cast<float>(b);
-      sink += burn(120 + 40 * (b % 4)) + vertices[0];
+      sink += burn(70 + 30 * (b % 4));  // state changes, command recording
+      {
+        PERF_SCOPE("upload", "render");
+        std::vector<float> vertices(4096 * (1 + b % 3));  // per-batch upload buffer
+        vertices[0] = static_cast<float>(b);
+        sink += burn(50 + 10 * (b % 3)) + vertices[0];
+      }
     }
+    PERF_COUNTER("draw_calls", n);
   }
   {
     PERF_SCOPE("present", "render");
@@ -368,7 +376,34 @@ void print_summary() {
     fmt::print("frames {}  avg {:.2f} ms  p95 {:.2f} ms  max {:.2f} ms\n", fs.count, fs.avg_ms,
                fs.p95_ms, fs.max_ms);
   }
-  if (rows.empty()) fmt::print("(no spans: the profiler is disabled; try --enable-perf)\n");
+  if (rows.empty()) {
+    fmt::print("(no spans: the profiler is disabled; try --enable-perf)\n");
+    std::fflush(stdout);
+    return;
+  }
+  // Where the time really goes: time not spent in child scopes.
+  auto by_self = rows;
+  std::stable_sort(by_self.begin(), by_self.end(),
+                   [](const perf::Aggregate& a, const perf::Aggregate& b) { return a.self_ms > b.self_ms; });
+  fmt::print("\nTop by self time\n{:<16} {:<8} {:>11} {:>11}\n", "span", "category", "self ms",
+             "total ms");
+  for (std::size_t i = 0; i < by_self.size() && i < 5; ++i) {
+    fmt::print("{:<16} {:<8} {:>11.1f} {:>11.1f}\n", by_self[i].name, by_self[i].category,
+               by_self[i].self_ms, by_self[i].total_ms);
+  }
+  const perf::CallTree tree = prof.call_tree(4);
+  fmt::print("\nCall tree (top 4 children per node; coverage {:.3f})\n", tree.coverage);
+  const auto print_node = [](const auto& self, const perf::CallTreeNode& n, int depth) -> void {
+    if (depth > 3) return;
+    fmt::print("{:>{}}{:<{}} {:>8} calls {:>10.1f} ms  self {:>9.1f} ms\n", "", depth * 2, n.name,
+               24 - depth * 2, n.count, n.total_ms, n.self_ms);
+    for (const auto& c : n.children) self(self, c, depth + 1);
+  };
+  for (std::size_t i = 0; i < tree.roots.size() && i < 3; ++i) print_node(print_node, tree.roots[i], 0);
+  for (const auto& c : prof.counters()) {
+    fmt::print("counter {:<18} last {:>8.1f}  min {:>8.1f}  max {:>8.1f}  avg {:>8.2f}  ({} samples)\n",
+               c.name, c.last, c.min, c.max, c.avg, c.count);
+  }
   std::fflush(stdout);
 }
 

@@ -33,6 +33,24 @@
   ::comfyvn::perf::Scope COMFYVN_PERF_CAT(comfyvn_perf_scope_, n)(                              \
       COMFYVN_PERF_CAT(comfyvn_perf_dyn_, n), name, category)
 #define PERF_SCOPE_DYN(name, category) COMFYVN_PERF_SCOPE_DYN_IMPL(name, category, __COUNTER__)
+// A sample of a numeric series: a string literal and a number.
+#define COMFYVN_PERF_COUNTER_IMPL(name, value, n)                                            \
+  do {                                                                                       \
+    static ::comfyvn::perf::Site COMFYVN_PERF_CAT(comfyvn_perf_counter_, n){                 \
+        name, "(counter)", __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)};        \
+    ::comfyvn::perf::detail::counter(COMFYVN_PERF_CAT(comfyvn_perf_counter_, n),             \
+                                     static_cast<double>(value));                            \
+  } while (0)
+#define PERF_COUNTER(name, value) COMFYVN_PERF_COUNTER_IMPL(name, value, __COUNTER__)
+// The same with a runtime name (std::string_view), interned once per thread.
+#define COMFYVN_PERF_COUNTER_DYN_IMPL(name, value, n)                                        \
+  do {                                                                                       \
+    static thread_local ::comfyvn::perf::detail::DynSiteCache COMFYVN_PERF_CAT(              \
+        comfyvn_perf_dyn_counter_, n);                                                       \
+    ::comfyvn::perf::detail::counter_dynamic(COMFYVN_PERF_CAT(comfyvn_perf_dyn_counter_, n), \
+                                             name, static_cast<double>(value));              \
+  } while (0)
+#define PERF_COUNTER_DYN(name, value) COMFYVN_PERF_COUNTER_DYN_IMPL(name, value, __COUNTER__)
 // An instant mark.
 #define PERF_MARK(name, category) ::comfyvn::perf::detail::quick_mark(name, category)
 // End of a frame; the dashboard gains frame-time stats.
@@ -48,6 +66,8 @@
 #define PERF_SCOPE(name, category) COMFYVN_PERF_UNUSED2(name, category)
 #define PERF_SCOPE_DYN(name, category) COMFYVN_PERF_UNUSED2(name, category)
 #define PERF_MARK(name, category) COMFYVN_PERF_UNUSED2(name, category)
+#define PERF_COUNTER(name, value) COMFYVN_PERF_UNUSED2(name, value)
+#define PERF_COUNTER_DYN(name, value) COMFYVN_PERF_UNUSED2(name, value)
 #define PERF_FRAME() static_cast<void>(0)
 #define PERF_IS_COMPILED_IN 0
 

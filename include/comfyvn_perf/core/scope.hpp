@@ -151,6 +151,37 @@ COMFYVN_PERF_ALWAYS_INLINE void frame_boundary() noexcept {
   tb->last_frame = now;
 }
 
+// PERF_COUNTER: one ring entry holding the site, the time and the value's
+// bits (in the allocation field); no accumulators, so it costs less than a
+// scope. The collector turns the samples into each series' statistics.
+COMFYVN_PERF_ALWAYS_INLINE void counter_sample(ThreadBuffer* tb, std::uint32_t id,
+                                               double value) noexcept {
+  std::uint64_t bits;
+  __builtin_memcpy(&bits, &value, sizeof bits);
+  tb->ring.push(id, DefaultClock::now(), 0, bits);
+}
+
+COMFYVN_PERF_ALWAYS_INLINE void counter(const Site& site, double value) noexcept {
+  if (!g_enabled.load(kRelaxed)) return;
+  ThreadBuffer* tb = this_thread_buffer();
+  if (COMFYVN_PERF_UNLIKELY(tb == nullptr)) return;
+  counter_sample(tb, site_id(site), value);
+}
+
+// The runtime-name form (PERF_COUNTER_DYN), interned like PERF_SCOPE_DYN.
+inline void counter_dynamic(DynSiteCache& cache, std::string_view name, double value) noexcept {
+  if (!g_enabled.load(kRelaxed)) return;
+  ThreadBuffer* tb = this_thread_buffer();
+  if (COMFYVN_PERF_UNLIKELY(tb == nullptr)) return;
+  constexpr std::string_view kCategory = "(counter)";
+  std::uint32_t id = cache.find(name, kCategory);
+  if (id == 0) {
+    id = dynamic_site_id(tb, name, kCategory);
+    cache.store(name, kCategory, id);
+  }
+  counter_sample(tb, id, value);
+}
+
 // PERF_MARK without metadata. Marks are rare; the cold path takes a lock.
 inline void quick_mark(std::string_view name, std::string_view category) noexcept {
   if (!g_enabled.load(kRelaxed)) return;

@@ -176,6 +176,11 @@ inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profile
   w.sample("comfyvn_perf_spans_dropped_total", static_cast<double>(snap.counters.dropped));
   w.begin("comfyvn_perf_marks_total", "counter", "Marks recorded.");
   w.sample("comfyvn_perf_marks_total", static_cast<double>(snap.counters.marks_recorded));
+  const std::vector<CounterSeries> series = profiler.counters();
+  if (!series.empty()) {
+    w.begin("comfyvn_perf_counter", "gauge", "The latest sample of each PERF_COUNTER series.");
+    for (const auto& c : series) w.sample("comfyvn_perf_counter", {{"name", c.name}}, c.last);
+  }
   w.begin("comfyvn_perf_threads", "gauge", "Recording threads: live, or exited with data kept.");
   w.sample("comfyvn_perf_threads", {{"state", "live"}},
            static_cast<double>(snap.counters.threads_live));

@@ -374,6 +374,11 @@ inline json::object route_dashboard(const RouteContext& c) {
   return fields;
 }
 
+inline json::object route_tree(const RouteContext& c) {
+  const std::size_t limit = parse_count(c.query, "limit", kDefaultTreeLimit, kMaxTreeLimit);
+  return {{"tree", json::value_from(c.profiler().call_tree(limit))}};
+}
+
 inline json::object route_reset(const RouteContext& c) {
   c.profiler().reset();
   return {};
@@ -409,6 +414,11 @@ inline json::object run(Action action, const RouteContext& c) {
       return route_dashboard(c);
     case Action::profiler_reset:
       return route_reset(c);
+    case Action::profiler_tree:
+      return route_tree(c);
+    case Action::metrics:
+    case Action::profiler_trace:
+      break;  // not JSON envelopes: raw_reply answers them
   }
   throw Rejection{StatusCode::not_found, "no such route"};
 }
@@ -446,6 +456,7 @@ inline std::string_view page_hint(Action action) {
     case Action::profiler_dashboard:
       return "lower limit or marks";
     case Action::health:
+    case Action::profiler_tree:
       return "lower limit";
     default:
       return {};

@@ -33,6 +33,11 @@ inline constexpr std::size_t kMaxMarksLimit = 1000;
 // sending a megabyte-long key does not get it echoed back.
 inline constexpr std::size_t kMaxDetailChars = 200;
 
+// `limit` of GET /profiler/tree: children kept per node (the rest fold
+// into "(other)").
+inline constexpr std::size_t kDefaultTreeLimit = 10;
+inline constexpr std::size_t kMaxTreeLimit = 1000;
+
 // `seconds` of GET /profiler/trace: default and range.
 inline constexpr double kDefaultTraceSeconds = 2.0;
 inline constexpr double kMinTraceSeconds = 0.1;

@@ -33,6 +33,7 @@ enum class Action {
   profiler_reset,
   metrics,
   profiler_trace,
+  profiler_tree,
 };
 
 struct Route {
@@ -64,6 +65,7 @@ inline constexpr Route kRoutes[] = {
     {"/api/perf/metrics", Method::get, Subsystem::none, Action::metrics},
     // Chrome Trace Event JSON of the next `seconds`.
     {"/api/perf/profiler/trace", Method::get, Subsystem::profiler, Action::profiler_trace},
+    {"/api/perf/profiler/tree", Method::get, Subsystem::profiler, Action::profiler_tree},
 };
 
 // Paths are compared exactly as sent (see split_target in http/handler.hpp).

@@ -12,12 +12,13 @@
 
 namespace comfyvn::perf {
 
-// Aggregate entry: {name, category, count, total_ms, avg_ms, max_ms, min_ms,
-// p50_ms, p95_ms, p99_ms, total_kb, max_kb, avg_kb, last_timestamp}.
+// Aggregate entry: {name, category, count, total_ms, self_ms, avg_ms, max_ms,
+// min_ms, p50_ms, p95_ms, p99_ms, total_kb, max_kb, avg_kb, last_timestamp}.
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
   jv = boost::json::object{{"name", a.name},         {"category", a.category},
                            {"count", a.count},       {"total_ms", a.total_ms},
-                           {"avg_ms", a.avg_ms},     {"max_ms", a.max_ms},
+                           {"self_ms", a.self_ms},   {"avg_ms", a.avg_ms},
+                           {"max_ms", a.max_ms},
                            {"min_ms", a.min_ms},     {"p50_ms", a.p50_ms},
                            {"p95_ms", a.p95_ms},     {"p99_ms", a.p99_ms},
                            {"total_kb", a.total_kb}, {"max_kb", a.max_kb},
@@ -49,27 +50,61 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"metadata", std::move(meta)}};
 }
 
-// The first `limit` rows by total_ms, or by total_kb with `by_memory`,
-// descending (ties keep the order of `rows`).
+// {name, last, min, max, avg, count}.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
+                       const CounterSeries& c) {
+  jv = boost::json::object{{"name", c.name}, {"last", c.last}, {"min", c.min},
+                           {"max", c.max},   {"avg", c.avg},   {"count", c.count}};
+}
+
+// {name, category, count, total_ms, self_ms, children}.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
+                       const CallTreeNode& n) {
+  boost::json::array children;
+  children.reserve(n.children.size());
+  for (const auto& c : n.children) children.push_back(boost::json::value_from(c));
+  jv = boost::json::object{{"name", n.name},         {"category", n.category},
+                           {"count", n.count},       {"total_ms", n.total_ms},
+                           {"self_ms", n.self_ms},   {"children", std::move(children)}};
+}
+
+// {roots, coverage, nodes, folded}.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTree& t) {
+  boost::json::array roots;
+  roots.reserve(t.roots.size());
+  for (const auto& r : t.roots) roots.push_back(boost::json::value_from(r));
+  jv = boost::json::object{{"roots", std::move(roots)},
+                           {"coverage", t.coverage},
+                           {"nodes", t.nodes},
+                           {"folded", t.folded}};
+}
+
+// How top lists are ordered.
+enum class TopBy { time, memory, self };
+
+// The first `limit` rows by total_ms, total_kb or self_ms, descending (ties
+// keep the order of `rows`).
 inline boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
-                                        bool by_memory) {
-  if (by_memory) {
-    std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
-      return x.total_kb > y.total_kb;
-    });
-  } else {
-    std::stable_sort(rows.begin(), rows.end(), [](const Aggregate& x, const Aggregate& y) {
-      return x.total_ms > y.total_ms;
-    });
-  }
+                                        TopBy by) {
+  std::stable_sort(rows.begin(), rows.end(), [by](const Aggregate& x, const Aggregate& y) {
+    switch (by) {
+      case TopBy::memory:
+        return x.total_kb > y.total_kb;
+      case TopBy::self:
+        return x.self_ms > y.self_ms;
+      case TopBy::time:
+        break;
+    }
+    return x.total_ms > y.total_ms;
+  });
   boost::json::array out;
   for (std::size_t i = 0; i < rows.size() && i < limit; ++i)
     out.push_back(boost::json::value_from(rows[i]));
   return out;
 }
 
-// The dashboard: {top_time, top_memory, aggregates, categories, marks,
-// spans_recorded, dropped, timestamp, frames?}.
+// The dashboard: {top_time, top_memory, top_self, counters, aggregates,
+// categories, marks, spans_recorded, dropped, timestamp, frames?}.
 inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit) {
   boost::json::array all;
   all.reserve(s.rows.size());
@@ -80,8 +115,13 @@ inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t
   boost::json::array marks;
   marks.reserve(s.marks.size());
   for (const auto& m : s.marks) marks.push_back(boost::json::value_from(m));
-  boost::json::object out{{"top_time", top_rows_json(s.rows, limit, false)},
-                          {"top_memory", top_rows_json(s.rows, limit, true)},
+  boost::json::array series;
+  series.reserve(s.series.size());
+  for (const auto& c : s.series) series.push_back(boost::json::value_from(c));
+  boost::json::object out{{"top_time", top_rows_json(s.rows, limit, TopBy::time)},
+                          {"top_memory", top_rows_json(s.rows, limit, TopBy::memory)},
+                          {"top_self", top_rows_json(s.rows, limit, TopBy::self)},
+                          {"counters", std::move(series)},
                           {"aggregates", std::move(all)},
                           {"categories", std::move(categories)},
                           {"marks", std::move(marks)},
@@ -100,8 +140,8 @@ inline boost::json::object health_json(const ProfilerSnapshot& s, std::size_t li
       {"spans_recorded", c.spans_recorded},
       {"marks_recorded", c.marks_recorded},
       {"dropped", c.dropped},
-      {"top_time", top_rows_json(s.rows, limit, false)},
-      {"top_memory", top_rows_json(s.rows, limit, true)},
+      {"top_time", top_rows_json(s.rows, limit, TopBy::time)},
+      {"top_memory", top_rows_json(s.rows, limit, TopBy::memory)},
       {"timestamp", s.timestamp},
       {"enabled", s.enabled},
       {"threads", boost::json::object{{"live", c.threads_live}, {"exited", c.threads_exited}}},

@@ -223,10 +223,41 @@ class PerfProfiler {
   // moment.
   ProfilerSnapshot snapshot(std::size_t marks = kAllMarks) { return take_snapshot(marks); }
 
-  // Top entries by "time" (total_ms) or "memory" (total_kb), descending.
+  // Top entries by "time" (total_ms), "memory" (total_kb) or "self"
+  // (self_ms), descending.
   boost::json::array top_offenders(std::size_t limit = 5, std::string_view by = "time") {
-    return top_rows_json(aggregates(), limit, by == "memory");
+    const TopBy order = by == "memory" ? TopBy::memory : by == "self" ? TopBy::self : TopBy::time;
+    return top_rows_json(aggregates(), limit, order);
   }
+
+  // The call tree, keeping at most `limit` children per node (by total
+  // time; the rest fold into one "(other)" child).
+  CallTree call_tree(std::size_t limit = 10) {
+    auto& reg = detail::registry();
+    detail::TreeSnapshot t = reg.call_tree();
+    const double ms = reg.ns_per_tick() / 1e6;
+    CallTree out;
+    out.coverage = t.coverage;
+    out.nodes = t.nodes;
+    out.folded = t.folded;
+    out.roots = tree_children(t.root, t.sites, ms, limit);
+    return out;
+  }
+
+  // Samples of every PERF_COUNTER series, by name.
+  std::vector<CounterSeries> counters() {
+    std::vector<CounterSeries> out;
+    for (const auto& [info, c] : detail::registry().counters()) {
+      out.push_back(CounterSeries{info.name, c.last, c.min, c.max,
+                                  c.count ? c.sum / static_cast<double>(c.count) : 0.0, c.count});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const CounterSeries& a, const CounterSeries& b) { return a.name < b.name; });
+    return out;
+  }
+
+  // Nodes the call tree keeps at most (default 4096).
+  void set_max_tree_nodes(std::size_t n) { detail::registry().set_max_tree_nodes(n); }
 
   // `limit` rows in top_time and top_memory; the newest `marks` marks.
   boost::json::object dashboard(std::size_t limit = 5, std::size_t marks = kAllMarks) {
@@ -505,6 +536,7 @@ class PerfProfiler {
       a.p50_ms = s.p50 * ms;
       a.p95_ms = s.p95 * ms;
       a.p99_ms = s.p99 * ms;
+      a.self_ms = static_cast<double>(s.self) * ms;
       a.total_kb = static_cast<double>(t.mem_total) / 1024.0;
       a.max_kb = static_cast<double>(t.mem_max) / 1024.0;
       a.avg_kb = a.total_kb / static_cast<double>(t.count);
@@ -527,8 +559,46 @@ class PerfProfiler {
     out.counters =
         ProfilerCounters{h.spans_recorded,  h.marks_recorded, h.dropped,       h.threads_live,
                          h.threads_retired, h.dynamic_names,  h.dynamic_folded};
+    out.series = counters();
     out.enabled = enabled();
     out.timestamp = os::epoch_now();
+    return out;
+  }
+
+  static std::vector<CallTreeNode> tree_children(const detail::TreeNode& n,
+                                                 const std::vector<detail::SiteInfo>& sites,
+                                                 double ms, std::size_t limit) {
+    std::vector<const detail::TreeNode*> order;
+    order.reserve(n.children.size());
+    for (const auto& c : n.children) order.push_back(&c);
+    std::stable_sort(order.begin(), order.end(), [](const detail::TreeNode* a,
+                                                    const detail::TreeNode* b) {
+      return a->total > b->total;
+    });
+    std::vector<CallTreeNode> out;
+    CallTreeNode other{"(other)", "", 0, 0, 0, {}};
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const detail::TreeNode& c = *order[i];
+      if (i >= limit) {  // folded for this answer only
+        std::uint64_t count = 0, self = 0;
+        detail::subtree_sums(c, count, self);
+        other.count += c.count;
+        other.total_ms += static_cast<double>(c.total) * ms;
+        other.self_ms += static_cast<double>(self) * ms;
+        continue;
+      }
+      CallTreeNode node;
+      if (c.site < sites.size()) {
+        node.name = sites[c.site].name;
+        node.category = c.site == detail::kOtherSiteId ? "" : sites[c.site].category;
+      }
+      node.count = c.count;
+      node.total_ms = static_cast<double>(c.total) * ms;
+      node.self_ms = static_cast<double>(c.self) * ms;
+      node.children = tree_children(c, sites, ms, limit);
+      out.push_back(std::move(node));
+    }
+    if (other.count > 0) out.push_back(std::move(other));
     return out;
   }
 
@@ -540,6 +610,7 @@ class PerfProfiler {
       spans.reserve(batch.size());
       for (const auto& s : batch) {
         const detail::SiteInfo info = reg.site_info(s.site_id);
+        if (info.counter) continue;  // counter samples are not spans
         spans.push_back(boost::json::object{
             {"name", info.name},
             {"category", info.category},

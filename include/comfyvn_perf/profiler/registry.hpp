@@ -38,6 +38,7 @@
 #include "../core/thread_buffer.hpp"
 #include "../os/env.hpp"
 #include "../os/worker.hpp"
+#include "call_tree.hpp"
 
 namespace comfyvn::perf::detail {
 
@@ -162,6 +163,7 @@ class DynNameCache {
 struct ThreadState : ThreadBuffer {
   DynNameCache dyn;  // owner only
   std::string name;  // under the registry lock
+  ThreadTree tree;   // collector side, under the registry lock
   // Collector side, under the registry lock.
   std::uint64_t ring_cursor = 0;
   ThreadState* next = nullptr;
@@ -179,6 +181,37 @@ struct SiteInfo {
   std::string function;
   std::uint32_t line = 0;
   bool dynamic = false;
+  bool counter = false;  // a PERF_COUNTER series, not a span site
+};
+
+// The category that marks a counter series (PERF_COUNTER); reserved.
+inline constexpr std::string_view kCounterCategory = "(counter)";
+
+// One counter series, from the samples the collector saw.
+struct CounterAccum {
+  std::uint64_t count = 0;
+  double sum = 0, min = 0, max = 0, last = 0;
+  std::uint64_t last_ticks = 0;
+
+  void add(double v, std::uint64_t ticks) {
+    if (count == 0 || v < min) min = v;
+    if (count == 0 || v > max) max = v;
+    ++count;
+    sum += v;
+    if (ticks >= last_ticks) {
+      last = v;
+      last_ticks = ticks;
+    }
+  }
+};
+
+// A copy of the call tree with what it needs to be read.
+struct TreeSnapshot {
+  TreeNode root;  // roots are its children
+  std::vector<SiteInfo> sites;
+  double coverage = 1.0;
+  std::size_t nodes = 0;
+  std::uint64_t folded = 0;
 };
 
 struct MarkRecord {
@@ -192,6 +225,7 @@ struct SiteSnapshot {
   std::uint32_t id = 0;
   Totals totals;
   double p50 = 0, p95 = 0, p99 = 0;  // ticks
+  std::uint64_t self = 0;             // ticks, from the call tree
   std::vector<std::uint64_t> le_counts;  // when asked: cumulative counts at the bounds
 };
 
@@ -221,6 +255,8 @@ class Registry {
     sites_.push_back(SiteInfo{"(frame)", "frame", "", "", 0, false});
     retired_.resize(sites_.size());
     hist_.resize(sites_.size());
+    self_.resize(sites_.size());
+    counter_stats_.resize(sites_.size());
   }
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -260,6 +296,7 @@ class Registry {
     {
       std::lock_guard<std::mutex> lock(mu_);
       drain_locked(tb, batch);
+      tb->tree.flush(tree_);
       exited_names_.emplace_back(tb->thread_index, std::move(tb->name));
       if (exited_names_.size() > kMaxExitedNames) exited_names_.pop_front();
       const std::uint32_t g = g_generation.load(kRelaxed);
@@ -319,6 +356,7 @@ class Registry {
       s.totals = sum[id];
       const LogHistogram& h = hist_[id];
       if (le_ticks != nullptr) s.le_counts = h.cumulative(*le_ticks);
+      s.self = self_[id];
       if (h.count() > 0) {
         static constexpr double kQs[3] = {0.50, 0.95, 0.99};
         double q[3];
@@ -351,14 +389,65 @@ class Registry {
   void reset() {
     std::lock_guard<std::mutex> lock(mu_);
     g_generation.fetch_add(1, kAcqRel);
-    for (ThreadState* tb = threads_; tb; tb = tb->next) tb->ring_cursor = tb->ring.head();
+    for (ThreadState* tb = threads_; tb; tb = tb->next) {
+      tb->ring_cursor = tb->ring.head();
+      tb->tree.clear();
+    }
     for (auto& t : retired_) t = Totals{};
     for (auto& h : hist_) h.clear();
+    for (auto& v : self_) v = 0;
+    for (auto& c : counter_stats_) c = CounterAccum{};
+    tree_.clear();
     dropped_ = 0;
     g_late_dropped.store(0, kRelaxed);
     marks_.clear();
     mark_bytes_total_ = 0;
     marks_recorded_ = 0;
+  }
+
+  // ---- call tree and counters ----
+
+  // The tree as of now: collects first, then copies the tree and every
+  // thread's pending subtrees (as roots).
+  TreeSnapshot call_tree() {
+    collect();
+    std::lock_guard<std::mutex> lock(mu_);
+    TreeSnapshot out;
+    out.root = tree_.root();
+    TreeBudget unlimited;
+    for (ThreadState* tb = threads_; tb; tb = tb->next) {
+      tb->tree.for_each_pending([&](const TreeNode& n) {
+        TreeNode copy = n;
+        merge_child(out.root, std::move(copy), unlimited);
+      });
+    }
+    out.sites = sites_;
+    out.nodes = tree_.nodes() + unlimited.created;
+    out.folded = tree_.folded();
+    const double seen = static_cast<double>(tree_.spans());
+    out.coverage = seen + static_cast<double>(dropped_) > 0
+                       ? seen / (seen + static_cast<double>(dropped_))
+                       : 1.0;
+    return out;
+  }
+
+  // Nodes the call tree keeps at most (default 4096); paths past it fold
+  // into "(other)".
+  void set_max_tree_nodes(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tree_.set_max_nodes(n);
+  }
+
+  // Every counter series with at least one sample: (site id, stats).
+  std::vector<std::pair<SiteInfo, CounterAccum>> counters() {
+    collect();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<SiteInfo, CounterAccum>> out;
+    for (std::size_t id = 0; id < sites_.size(); ++id) {
+      if (sites_[id].counter && counter_stats_[id].count > 0)
+        out.emplace_back(sites_[id], counter_stats_[id]);
+    }
+    return out;
   }
 
   // ---- marks ----
@@ -626,9 +715,12 @@ class Registry {
     }
     const auto id = static_cast<std::uint32_t>(sites_.size());
     sites_.push_back(SiteInfo{std::string(name), std::string(category), file ? file : "",
-                              function ? function : "", line, dynamic});
+                              function ? function : "", line, dynamic,
+                              category == kCounterCategory});
     retired_.emplace_back();
     hist_.emplace_back();
+    self_.emplace_back();
+    counter_stats_.emplace_back();
     ids_.emplace(std::move(key), id);
     return id;
   }
@@ -639,7 +731,19 @@ class Registry {
         taps_active_.load(std::memory_order_relaxed) != 0 ? SIZE_MAX : batch_wanted() ? kMaxBatch : 0;
     tb->ring_cursor =
         tb->ring.drain(tb->ring_cursor, tb->thread_index, dropped_, [&](const RawSpan& s) {
-          if (s.site_id < hist_.size()) hist_[s.site_id].add(s.duration_ticks);
+          if (s.site_id < sites_.size()) {
+            if (sites_[s.site_id].counter) {
+              double v;
+              std::memcpy(&v, &s.alloc_bytes, sizeof v);
+              counter_stats_[s.site_id].add(v, s.start_ticks);
+            } else {
+              hist_[s.site_id].add(s.duration_ticks);
+              if (s.site_id != kFrameSiteId) {
+                self_[s.site_id] +=
+                    tb->tree.add(s.site_id, s.start_ticks, s.start_ticks + s.duration_ticks, tree_);
+              }
+            }
+          }
           if (batch.size() < cap) batch.push_back(s);
         });
   }
@@ -688,6 +792,9 @@ class Registry {
   std::unordered_map<std::string, std::uint32_t> ids_;
   std::vector<Totals> retired_;
   std::vector<LogHistogram> hist_;
+  std::vector<std::uint64_t> self_;           // self ticks per site
+  std::vector<CounterAccum> counter_stats_;  // per counter site
+  CallTreeStore tree_;
   std::size_t max_dynamic_ = COMFYVN_PERF_MAX_DYNAMIC_NAMES;
   std::uint64_t dynamic_names_ = 0;
   std::uint64_t dynamic_folded_ = 0;

@@ -26,6 +26,7 @@
 #include <chrono>       // capture durations
 #include <cmath>        // llround
 #include <cstdio>       // snprintf
+#include <cstring>      // memcpy
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <deque>        // rolling buffer
@@ -211,6 +212,7 @@ inline std::int64_t trace_ns(const TraceData& d, std::uint64_t ticks) {
 inline std::vector<TraceSlice> trace_slices(const TraceData& d) {
   std::map<std::uint32_t, std::vector<TraceSlice>> tracks;
   for (const RawSpan& s : d.spans) {
+    if (s.site_id < d.sites.size() && d.sites[s.site_id].counter) continue;  // "C" events
     TraceSlice x;
     x.site = s.site_id;
     x.start = trace_ns(d, s.start_ticks);
@@ -340,6 +342,20 @@ inline std::string trace_text(const TraceData& d) {
     out += ",\"pid\":" + pid + ",\"tid\":0";
     if (!m.metadata_json.empty()) out += ",\"args\":" + m.metadata_json;
     out += '}';
+  }
+  // PERF_COUNTER samples, then the sampled host metrics.
+  for (const RawSpan& s : d.spans) {
+    if (s.site_id >= d.sites.size() || !d.sites[s.site_id].counter) continue;
+    double v;
+    std::memcpy(&v, &s.alloc_bytes, sizeof v);
+    begin_event();
+    out += "{\"ph\":\"C\",\"name\":";
+    append_json_string(out, d.sites[s.site_id].name);
+    out += ",\"ts\":";
+    append_us(out, trace_ns(d, s.start_ticks));
+    out += ",\"pid\":" + pid + ",\"tid\":0,\"args\":{\"value\":";
+    append_number(out, v);
+    out += "}}";
   }
   for (const TraceCounterSample& c : d.counters) {
     begin_event();

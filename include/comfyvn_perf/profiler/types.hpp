@@ -19,6 +19,9 @@ struct Aggregate {
   std::uint64_t count = 0;
   double total_ms = 0, avg_ms = 0, max_ms = 0, min_ms = 0;
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+  // Time not spent in child scopes of the same thread, from the spans the
+  // collector saw (the call tree's `coverage` says how many that was).
+  double self_ms = 0;
   double total_kb = 0, max_kb = 0, avg_kb = 0;
   double last_timestamp = 0;
 };
@@ -76,12 +79,41 @@ struct HistogramSnapshot {
   ProfilerCounters counters;
 };
 
+// One PERF_COUNTER series, from the samples the collector saw.
+struct CounterSeries {
+  std::string name;
+  double last = 0, min = 0, max = 0, avg = 0;
+  std::uint64_t count = 0;
+};
+
+// A call-tree node: every instance of a site under the same parent path.
+struct CallTreeNode {
+  std::string name;
+  std::string category;
+  std::uint64_t count = 0;
+  double total_ms = 0;
+  double self_ms = 0;
+  std::vector<CallTreeNode> children;  // by total_ms, descending
+};
+
+// The call tree of every thread, merged by path. `coverage` is the fraction
+// of recorded spans the tree was built from (below 1 only when rings
+// overwrote spans); `nodes` counts the nodes kept and `folded` the span
+// instances that fell into an "(other)" node past the node cap.
+struct CallTree {
+  std::vector<CallTreeNode> roots;
+  double coverage = 1.0;
+  std::uint64_t nodes = 0;
+  std::uint64_t folded = 0;
+};
+
 // Everything the dashboard shows, taken at one moment. `rows` is sorted by
 // total_ms, descending.
 struct ProfilerSnapshot {
   std::vector<Aggregate> rows;
   std::map<std::string, CategoryTotals> categories;
   std::vector<Mark> marks;
+  std::vector<CounterSeries> series;  // PERF_COUNTER series, by name
   FrameStats frames;
   ProfilerCounters counters;
   bool enabled = false;
