@@ -29,6 +29,9 @@ int main() {
   PERF_SCOPE("literal", "render");
   PERF_SCOPE_DYN(dynamic, category);
   PERF_MARK(name, category);
+  const int draw_calls = 3;
+  PERF_COUNTER("draw_calls", draw_calls);
+  PERF_COUNTER_DYN(dynamic, draw_calls);
   PERF_FRAME();
   return 0;
 }

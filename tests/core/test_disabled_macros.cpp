@@ -29,6 +29,8 @@ TEST_CASE("disabled macros do not evaluate their arguments", "[disabled]") {
     PERF_SCOPE(touch(), "render");
     PERF_SCOPE_DYN(touch_string(), touch_string());
     PERF_MARK(touch(), touch());
+    PERF_COUNTER(touch(), evaluated++);
+    PERF_COUNTER_DYN(touch_string(), evaluated++);
     PERF_FRAME();
   }
   REQUIRE(evaluated == 0);
