@@ -274,7 +274,8 @@ class BudgetManager {
                     const double s = std::min(std::max(interval_.load(), 0.1), 86400.0);
                     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::duration<double>(s));
-                  });
+                  },
+                  true, "perf-budgets");
   }
   bool enabled() const noexcept { return worker_.running(); }
 

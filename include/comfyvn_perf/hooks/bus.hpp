@@ -278,7 +278,8 @@ class Hooks {
   bool ensure_dispatcher_locked() {
     if (worker_.running()) return true;
     if (stop_) return false;
-    worker_.start([this] { drain(); }, [] { return std::chrono::hours(24); });
+    worker_.start([this] { drain(); }, [] { return std::chrono::hours(24); }, true,
+                  "perf-hooks");
     return worker_.running();
   }
 

@@ -6,6 +6,8 @@
 // what one tick does.
 #pragma once
 
+#include <pthread.h>  // pthread_setname_np
+
 #include <atomic>              // running flag, worker thread id
 #include <chrono>              // intervals
 #include <condition_variable>  // wake-ups
@@ -30,8 +32,10 @@ class PeriodicWorker {
   // Starts the thread unless it runs already; `tick` runs at once, then every
   // `interval()` (read again after each tick and on wake(), so it may change)
   // and whenever wake() is called. Returns false when it was already running
-  // or the thread could not be created.
-  bool start(Tick tick, Interval interval, bool tick_at_start = true) {
+  // or the thread could not be created. `name` (at most 15 bytes) names the
+  // thread for top, debuggers and traces.
+  bool start(Tick tick, Interval interval, bool tick_at_start = true,
+             const char* name = nullptr) {
     std::lock_guard<std::mutex> life(life_mu_);
     std::thread* finished = nullptr;
     {
@@ -47,7 +51,10 @@ class PeriodicWorker {
     tick_ = std::move(tick);
     interval_ = std::move(interval);
     try {
-      thread_ = new std::thread([this] { loop(); });
+      thread_ = new std::thread([this, name] {
+        if (name != nullptr) pthread_setname_np(pthread_self(), name);
+        loop();
+      });
     } catch (...) {
       thread_ = nullptr;
       return false;

@@ -528,7 +528,7 @@ class Registry {
           }
           return interval;
         },
-        /*tick_at_start=*/false);
+        /*tick_at_start=*/false, "perf-collector");
   }
 
   // The JSON layer installs these; they run outside the lock, on the collector
