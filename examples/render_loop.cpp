@@ -381,6 +381,21 @@ void print_summary() {
     std::fflush(stdout);
     return;
   }
+  fmt::print("\nSpan budgets\n{:<10} {:<8} {:>8} {:>8} {:>13} {:>13} {:>7}  {}\n", "site",
+             "category", "p95 ms", "max ms", "observed p95", "observed max", "over", "state");
+  const auto opt = [](const std::optional<double>& v) {
+    return v ? fmt::format("{:.2f}", *v) : std::string("-");
+  };
+  for (const auto& b : prof.span_budgets()) {
+    fmt::print("{:<10} {:<8} {:>8} {:>8} {:>13} {:>13} {:>7}  {}\n", b.name,
+               b.category.empty() ? "*" : b.category, opt(b.p95_ms), opt(b.max_ms),
+               opt(b.observed_p95_ms), opt(b.observed_max_ms), b.over_count, b.state);
+  }
+  const auto spikes = prof.spikes();
+  if (!spikes.empty()) {
+    fmt::print("spikes kept: {} (newest: #{}, {:.1f} ms, {} spans; GET /api/perf/profiler/spikes)\n",
+               spikes.size(), spikes.front().id, spikes.front().frame_ms, spikes.front().spans);
+  }
   // Where the time really goes: time not spent in child scopes.
   auto by_self = rows;
   std::stable_sort(by_self.begin(), by_self.end(),
@@ -453,6 +468,11 @@ int main(int argc, char** argv) {
 #endif
 
   perf::set_thread_name("render");
+  // A frame's work must fit in one vsync interval (16.7 ms); a frame
+  // interval of two vsyncs is a visible hitch: its spans are kept as a spike.
+  auto& prof = perf::perf_profiler();
+  prof.set_span_budget({"frame", "render", std::nullopt, 16.7});
+  prof.set_span_budget({"(frame)", "", std::nullopt, 33.4});
   perf::PerfProfiler::TraceRecorder recorder;
   if (!args.trace.empty()) recorder = perf::perf_profiler().trace_recorder(kTraceSeconds);
 

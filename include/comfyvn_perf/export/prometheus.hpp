@@ -181,6 +181,18 @@ inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profile
     w.begin("comfyvn_perf_counter", "gauge", "The latest sample of each PERF_COUNTER series.");
     for (const auto& c : series) w.sample("comfyvn_perf_counter", {{"name", c.name}}, c.last);
   }
+  const std::vector<SpanBudgetState> budgets = profiler.span_budgets();
+  w.begin("comfyvn_perf_span_budget_exceeded_total", "counter",
+          "Times a span budget went over (p95_ms or max_ms broken in a window).");
+  for (const auto& b : budgets) {
+    w.sample("comfyvn_perf_span_budget_exceeded_total", {{"name", b.name}, {"category", b.category}},
+             static_cast<double>(b.exceeded_total));
+  }
+  w.begin("comfyvn_perf_span_budget_over", "gauge", "1 while a span budget is over, else 0.");
+  for (const auto& b : budgets) {
+    w.sample("comfyvn_perf_span_budget_over", {{"name", b.name}, {"category", b.category}},
+             b.state == "over" ? 1 : 0);
+  }
   w.begin("comfyvn_perf_threads", "gauge", "Recording threads: live, or exited with data kept.");
   w.sample("comfyvn_perf_threads", {{"state", "live"}},
            static_cast<double>(snap.counters.threads_live));

@@ -7,18 +7,20 @@
 //       comfyvn::perf::feature_flags());
 //   exposer.RegisterCollectable(perf_metrics);
 //
-// Collect() returns the families of export/prometheus.hpp with the same
-// names, types, help, labels and histogram buckets (prometheus_text()
-// documents them); the flags decide what is included exactly as they do for
-// prometheus_text(). Label values are passed on with ill-formed UTF-8
-// replaced by U+FFFD, as prometheus_text() writes them; prometheus-cpp does
-// the escaping.
+// Collect() returns exactly the families prometheus_text() writes (names,
+// types, help, labels, histogram buckets, values): it reads them back from
+// that text, so the two cannot drift apart as families are added. The
+// flags decide what is included as they do for prometheus_text().
 //
-// Two differences come from prometheus-cpp's TextSerializer (1.0): it writes
-// values with 16 significant digits where prometheus_text() writes the
-// shortest form that reads back exactly, so a sum can differ in its last
-// digit; and within a histogram it writes _count and _sum before the
-// buckets. Both expositions hold the same series.
+// Two differences come from prometheus-cpp's TextSerializer (1.0), not from
+// the data: it writes numbers with 16 significant digits where
+// prometheus_text() writes the shortest form that reads back exactly (a sum
+// can differ in its last digit), and it spells two of the duration bounds
+// le="0.0001" and le="0.0005" where prometheus_text() writes le="1e-04" and
+// le="5e-04" — the same bounds, but different series to a Prometheus
+// server, so do not switch one process between the two and expect those
+// two bucket series to continue. Within a histogram it writes _count and
+// _sum before the buckets.
 //
 // Needs prometheus-cpp (core): perf.hpp does not include this header.
 #pragma once
@@ -28,19 +30,17 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
 
-#include <cstddef>           // size_t
-#include <cstdint>           // uint64_t
-#include <initializer_list>  // labels
-#include <limits>            // +Inf bucket
-#include <string>            // names
-#include <string_view>       // names
-#include <utility>           // move
-#include <vector>            // families
+#include <cstddef>      // size_t
+#include <cstdint>      // uint64_t
+#include <cstdlib>      // strtod
+#include <limits>       // infinity, NaN
+#include <string>       // names
+#include <string_view>  // lines
+#include <utility>      // move
+#include <vector>       // families
 
 #include "../budget/manager.hpp"
-#include "../config.hpp"
 #include "../flags/flags.hpp"
-#include "../os/text.hpp"
 #include "../profiler/profiler.hpp"
 #include "prometheus.hpp"
 
@@ -48,154 +48,148 @@ namespace comfyvn::perf {
 
 namespace detail {
 
-// Builds prometheus-cpp metric families in the order prometheus_text()
-// writes them.
-class PromFamilies {
- public:
-  using Label = PrometheusWriter::Label;
-
-  explicit PromFamilies(std::vector<prometheus::MetricFamily>& out) : out_(out) {}
-
-  void begin(std::string_view name, prometheus::MetricType type, std::string_view help) {
-    prometheus::MetricFamily f;
-    f.name = std::string(name);
-    f.help = std::string(help);
-    f.type = type;
-    out_.push_back(std::move(f));
-  }
-
-  // A counter or gauge sample of the current family.
-  void sample(std::initializer_list<Label> labels, double value) {
-    prometheus::ClientMetric& m = add(labels);
-    if (out_.back().type == prometheus::MetricType::Counter) {
-      m.counter.value = value;
-    } else {
-      m.gauge.value = value;
-    }
-  }
-  void sample(double value) { sample({}, value); }
-
-  // A histogram of the current family: one bucket per bound, then +Inf.
-  void histogram(std::initializer_list<Label> labels, const std::vector<double>& bounds,
-                 const std::vector<std::uint64_t>& cumulative, std::uint64_t count, double sum) {
-    prometheus::ClientMetric& m = add(labels);
-    m.histogram.sample_count = count;
-    m.histogram.sample_sum = sum;
-    m.histogram.bucket.reserve(bounds.size() + 1);
-    for (std::size_t k = 0; k < bounds.size(); ++k) {
-      prometheus::ClientMetric::Bucket b;
-      b.upper_bound = bounds[k];
-      b.cumulative_count = k < cumulative.size() ? cumulative[k] : count;
-      m.histogram.bucket.push_back(b);
-    }
-    prometheus::ClientMetric::Bucket inf;
-    inf.upper_bound = std::numeric_limits<double>::infinity();
-    inf.cumulative_count = count;
-    m.histogram.bucket.push_back(inf);
-  }
-
- private:
-  prometheus::ClientMetric& add(std::initializer_list<Label> labels) {
-    prometheus::ClientMetric& m = out_.back().metric.emplace_back();
-    m.label.reserve(labels.size());
-    for (const Label& l : labels) {
-      prometheus::ClientMetric::Label pl;
-      pl.name = std::string(l.key);
-      os::append_utf8(pl.value, l.value, [](std::string& o, std::string_view ch) {
-        o.append(ch.data(), ch.size());
-      });
-      m.label.push_back(std::move(pl));
-    }
-    return m;
-  }
-
-  std::vector<prometheus::MetricFamily>& out_;
-};
-
-inline void prom_profiler_families(PromFamilies& f, PerfProfiler& profiler) {
-  using prometheus::MetricType;
-  const std::vector<double>& bounds = prometheus_duration_bounds();
-  const HistogramSnapshot snap = profiler.histograms(bounds);
-  f.begin("comfyvn_perf_span_calls_total", MetricType::Counter, "Spans recorded per site (exact).");
-  for (const auto& s : snap.sites) {
-    f.sample({{"name", s.name}, {"category", s.category}}, static_cast<double>(s.count));
-  }
-  f.begin("comfyvn_perf_span_seconds_total", MetricType::Counter,
-          "Total time in spans per site (exact).");
-  for (const auto& s : snap.sites) {
-    f.sample({{"name", s.name}, {"category", s.category}}, s.sum_seconds);
-  }
-  f.begin("comfyvn_perf_span_duration_seconds", MetricType::Histogram,
-          "Span durations per site; buckets from the percentile histograms.");
-  for (const auto& s : snap.sites) {
-    f.histogram({{"name", s.name}, {"category", s.category}}, bounds, s.cumulative, s.count,
-                s.sum_seconds);
-  }
-  f.begin("comfyvn_perf_frame_duration_seconds", MetricType::Histogram,
-          "Intervals between PERF_FRAME() calls.");
-  f.histogram({}, bounds, snap.frames.cumulative, snap.frames.count, snap.frames.sum_seconds);
-  f.begin("comfyvn_perf_spans_dropped_total", MetricType::Counter,
-          "Spans overwritten before collection or recorded without a buffer.");
-  f.sample(static_cast<double>(snap.counters.dropped));
-  f.begin("comfyvn_perf_marks_total", MetricType::Counter, "Marks recorded.");
-  f.sample(static_cast<double>(snap.counters.marks_recorded));
-  f.begin("comfyvn_perf_threads", MetricType::Gauge,
-          "Recording threads: live, or exited with data kept.");
-  f.sample({{"state", "live"}}, static_cast<double>(snap.counters.threads_live));
-  f.sample({{"state", "exited"}}, static_cast<double>(snap.counters.threads_exited));
+// A number as the exposition writes it: digits, +Inf, -Inf, NaN.
+inline double prom_number(std::string_view s) {
+  if (s == "+Inf") return std::numeric_limits<double>::infinity();
+  if (s == "-Inf") return -std::numeric_limits<double>::infinity();
+  if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  return std::strtod(std::string(s).c_str(), nullptr);
 }
 
-inline void prom_budget_families(PromFamilies& f, BudgetManager& budgets) {
-  using prometheus::MetricType;
-  const BudgetHealth h = budgets.health_data();
-  constexpr double kMiB = 1024.0 * 1024.0;
-  f.begin("comfyvn_perf_jobs", MetricType::Gauge, "Jobs the budget manager holds, by state.");
-  f.sample({{"state", "queued"}}, static_cast<double>(h.queued));
-  f.sample({{"state", "delayed"}}, static_cast<double>(h.delayed));
-  f.sample({{"state", "running"}}, static_cast<double>(h.running));
-  f.begin("comfyvn_perf_assets_loaded_bytes", MetricType::Gauge, "Size of the loaded lazy assets.");
-  f.sample(h.loaded_mb * kMiB);
-  f.begin("comfyvn_perf_assets_loaded", MetricType::Gauge, "Lazy assets loaded.");
-  f.sample(static_cast<double>(h.assets_loaded));
-  const Metrics& m = h.metrics;
-  double cpu = m.cpu_percent / 100.0;
-  cpu = cpu < 0 ? 0 : cpu > 1 ? 1 : cpu;
-  f.begin("comfyvn_perf_host_cpu_ratio", MetricType::Gauge,
-          "CPU in use, of what this process may use (0 to 1), at the latest sample.");
-  f.sample(cpu);
-  f.begin("comfyvn_perf_host_memory_used_bytes", MetricType::Gauge,
-          "Memory in use (host, or the cgroup's when it sets a limit).");
-  f.sample(m.mem_used_mb * kMiB);
-  f.begin("comfyvn_perf_host_memory_total_bytes", MetricType::Gauge, "Memory available in all.");
-  f.sample(m.mem_total_mb * kMiB);
-  f.begin("comfyvn_perf_process_resident_bytes", MetricType::Gauge,
-          "Resident memory of this process.");
-  f.sample(m.process_rss_mb * kMiB);
-  if (!m.gpus.empty()) {
-    f.begin("comfyvn_perf_gpu_memory_used_bytes", MetricType::Gauge,
-            "GPU memory in use, per device.");
-    for (std::size_t i = 0; i < m.gpus.size(); ++i) {
-      const std::string gpu = std::to_string(i);
-      f.sample({{"gpu", gpu}}, m.gpus[i].mem_used * kMiB);
+// Undoes the escaping of a label value (\\, \" and \n) or of HELP text
+// (\\ and \n).
+inline std::string prom_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      const char c = s[++i];
+      out += c == 'n' ? '\n' : c;
+    } else {
+      out += s[i];
     }
   }
+  return out;
+}
+
+// Parses one sample line: name, labels (le taken out into `le`), value.
+// Returns false on a line the text format does not allow.
+inline bool prom_sample(std::string_view line, std::string_view& name,
+                        std::vector<prometheus::ClientMetric::Label>& labels, std::string_view& le,
+                        double& value) {
+  labels.clear();
+  le = {};
+  std::size_t i = 0;
+  while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+  name = line.substr(0, i);
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      const std::size_t eq = line.find("=\"", i);
+      if (eq == std::string_view::npos) return false;
+      const std::string_view key = line.substr(i, eq - i);
+      std::size_t j = eq + 2;
+      while (j < line.size() && line[j] != '"') j += line[j] == '\\' ? 2 : 1;
+      if (j >= line.size()) return false;
+      const std::string_view raw = line.substr(eq + 2, j - eq - 2);
+      if (key == "le") {
+        le = raw;
+      } else {
+        labels.push_back({std::string(key), prom_unescape(raw)});
+      }
+      i = j + 1;
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (i >= line.size()) return false;
+    ++i;  // '}'
+  }
+  if (i >= line.size() || line[i] != ' ') return false;
+  value = prom_number(line.substr(i + 1));
+  return true;
+}
+
+inline bool prom_has_suffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 }  // namespace detail
 
-// The families prometheus_text(src) writes, as prometheus-cpp metric families.
-inline std::vector<prometheus::MetricFamily> prometheus_families(const PrometheusSources& src) {
+// Exposition text (format 0.0.4, families contiguous, as prometheus_text()
+// writes it) as prometheus-cpp metric families. Lines that do not parse are
+// skipped.
+inline std::vector<prometheus::MetricFamily> prometheus_families_from_text(std::string_view text) {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> out;
-  detail::PromFamilies f(out);
-  f.begin("comfyvn_perf_build_info", MetricType::Gauge, "comfyvn_perf version; always 1.");
-  f.sample({{"version", COMFYVN_PERF_VERSION}}, 1);
-  f.begin("comfyvn_perf_feature_flag", MetricType::Gauge, "The enable_perf feature flag (0 or 1).");
-  f.sample(src.feature_flag ? 1 : 0);
-  if (!src.feature_flag) return out;
-  if (src.profiler != nullptr) detail::prom_profiler_families(f, *src.profiler);
-  if (src.budgets != nullptr) detail::prom_budget_families(f, *src.budgets);
+  std::vector<prometheus::ClientMetric::Label> labels;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      // "# HELP name text" starts a family; "# TYPE name type" sets its type.
+      const bool help = line.rfind("# HELP ", 0) == 0;
+      const bool type = line.rfind("# TYPE ", 0) == 0;
+      if (!help && !type) continue;
+      const std::string_view rest = line.substr(7);
+      const std::size_t sp = rest.find(' ');
+      const std::string_view name = rest.substr(0, sp);
+      const std::string_view arg = sp == std::string_view::npos ? "" : rest.substr(sp + 1);
+      if (out.empty() || out.back().name != name) {
+        out.emplace_back();
+        out.back().name = std::string(name);
+      }
+      if (help) {
+        out.back().help = detail::prom_unescape(arg);
+      } else {
+        out.back().type = arg == "counter"     ? MetricType::Counter
+                          : arg == "gauge"     ? MetricType::Gauge
+                          : arg == "histogram" ? MetricType::Histogram
+                          : arg == "summary"   ? MetricType::Summary
+                                               : MetricType::Untyped;
+      }
+      continue;
+    }
+    std::string_view name, le;
+    double value = 0;
+    if (out.empty() || !detail::prom_sample(line, name, labels, le, value)) continue;
+    prometheus::MetricFamily& f = out.back();
+    if (f.type != MetricType::Histogram) {
+      prometheus::ClientMetric& m = f.metric.emplace_back();
+      m.label = std::move(labels);
+      labels = {};
+      if (f.type == MetricType::Counter) {
+        m.counter.value = value;
+      } else if (f.type == MetricType::Gauge) {
+        m.gauge.value = value;
+      } else {
+        m.untyped.value = value;
+      }
+      continue;
+    }
+    // A histogram's lines: _bucket per bound, _sum, _count, one series at a
+    // time (the series is the labels without le).
+    if (f.metric.empty() || f.metric.back().label != labels) {
+      f.metric.emplace_back().label = labels;
+    }
+    prometheus::ClientMetric::Histogram& h = f.metric.back().histogram;
+    if (detail::prom_has_suffix(name, "_bucket")) {
+      prometheus::ClientMetric::Bucket b;
+      b.upper_bound = detail::prom_number(le);
+      b.cumulative_count = static_cast<std::uint64_t>(value);
+      h.bucket.push_back(b);
+    } else if (detail::prom_has_suffix(name, "_sum")) {
+      h.sample_sum = value;
+    } else if (detail::prom_has_suffix(name, "_count")) {
+      h.sample_count = static_cast<std::uint64_t>(value);
+    }
+  }
   return out;
+}
+
+// The families prometheus_text(src) writes, as prometheus-cpp metric families.
+inline std::vector<prometheus::MetricFamily> prometheus_families(const PrometheusSources& src) {
+  return prometheus_families_from_text(prometheus_text(src));
 }
 
 // A prometheus-cpp Collectable over the profiler and the budget manager.
@@ -209,19 +203,11 @@ class PrometheusCollectable : public prometheus::Collectable {
       : profiler_(&profiler), budgets_(&budgets), flags_(&flags) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    return prometheus_families(sources());
+    if (flags_ == nullptr) return prometheus_families(fixed_);
+    return prometheus_families_from_text(prometheus_text(*profiler_, *budgets_, *flags_));
   }
 
  private:
-  PrometheusSources sources() const {
-    if (flags_ == nullptr) return fixed_;
-    PrometheusSources src;
-    src.feature_flag = flags_->perf_enabled();
-    if (flags_->profiler_enabled()) src.profiler = profiler_;
-    if (flags_->budgets_enabled()) src.budgets = budgets_;
-    return src;
-  }
-
   PrometheusSources fixed_;
   PerfProfiler* profiler_ = nullptr;
   BudgetManager* budgets_ = nullptr;

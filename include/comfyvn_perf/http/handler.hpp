@@ -379,6 +379,52 @@ inline json::object route_tree(const RouteContext& c) {
   return {{"tree", json::value_from(c.profiler().call_tree(limit))}};
 }
 
+inline json::object route_span_budgets(const RouteContext& c) {
+  json::array list;
+  for (const auto& b : c.profiler().span_budgets()) list.push_back(json::value_from(b));
+  return {{"budgets", std::move(list)}};
+}
+
+// {name (1-128), category (1-64, optional), p95_ms, max_ms (> 0, at least one)}.
+inline json::object route_span_budget_set(const RouteContext& c) {
+  const Fields f = c.fields();
+  SpanBudgetSpec spec;
+  spec.name = f.required_text("name", 1, 128);
+  spec.category = f.text("category", 1, 64).value_or("");
+  spec.p95_ms = f.number("p95_ms", 0.0);
+  spec.max_ms = f.number("max_ms", 0.0);
+  for (const char* key : {"p95_ms", "max_ms"}) {
+    const std::optional<double>& v = key[0] == 'p' ? spec.p95_ms : spec.max_ms;
+    if (v && !(*v > 0)) throw Rejection{StatusCode::unprocessable_entity,
+                                        std::string(key) + " must be a number > 0",
+                                        json::object{{"field", key}}};
+  }
+  PerfProfiler::SpanBudgetResult r = c.profiler().set_span_budget(spec);
+  if (!r.ok()) {
+    // The message starts with the field it is about ("set p95_ms, max_ms or
+    // both" is about p95_ms; the cap is about the new name).
+    std::string field = r.error.substr(0, r.error.find(' '));
+    if (field == "set") field = "p95_ms";
+    if (field == "at") field = "name";
+    throw Rejection{StatusCode::unprocessable_entity, r.error,
+                    json::object{{"field", std::move(field)}}};
+  }
+  return {{"budget", json::value_from(r.state)}};
+}
+
+inline json::object route_span_budget_remove(const RouteContext& c) {
+  const Fields f = c.fields();
+  const std::string name = f.required_text("name", 1, 128);
+  const std::string category = f.text("category", 1, 64).value_or("");
+  return {{"removed", c.profiler().remove_span_budget(name, category)}};
+}
+
+inline json::object route_spikes(const RouteContext& c) {
+  json::array list;
+  for (const auto& s : c.profiler().spikes()) list.push_back(json::value_from(s));
+  return {{"spikes", std::move(list)}};
+}
+
 inline json::object route_reset(const RouteContext& c) {
   c.profiler().reset();
   return {};
@@ -416,6 +462,14 @@ inline json::object run(Action action, const RouteContext& c) {
       return route_reset(c);
     case Action::profiler_tree:
       return route_tree(c);
+    case Action::span_budgets:
+      return route_span_budgets(c);
+    case Action::span_budget_set:
+      return route_span_budget_set(c);
+    case Action::span_budget_remove:
+      return route_span_budget_remove(c);
+    case Action::profiler_spikes:
+      return route_spikes(c);
     case Action::metrics:
     case Action::profiler_trace:
       break;  // not JSON envelopes: raw_reply answers them
@@ -497,6 +551,13 @@ inline Reply raw_reply(Action action, const RouteContext& c) {
     if (src.feature_flag && flags.budgets_enabled()) src.budgets = &c.budgets();
     reply.body = prometheus_text(src);
     reply.content_type = kPrometheusContentType;
+    return reply;
+  }
+  if (action == Action::profiler_spikes) {  // ?id=N: that frame's trace
+    const std::size_t id = parse_count(c.query, "id", 0, kMaxPageOffset);
+    std::optional<std::string> trace = c.profiler().spike_trace_text(id);
+    if (!trace) throw Rejection{StatusCode::not_found, "no spike with id " + std::to_string(id)};
+    reply.body = std::move(*trace);
     return reply;
   }
   const double seconds =
@@ -585,7 +646,8 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
     body = parse_body(req.body, options.max_json_depth);
   }
   const RouteContext ctx{options, services, target.query, body};
-  if (route->action == Action::metrics || route->action == Action::profiler_trace) {
+  if (route->action == Action::metrics || route->action == Action::profiler_trace ||
+      (route->action == Action::profiler_spikes && has_query_param(target.query, "id"))) {
     return raw_reply(route->action, ctx);
   }
   Reply reply =

@@ -34,6 +34,10 @@ enum class Action {
   metrics,
   profiler_trace,
   profiler_tree,
+  span_budgets,
+  span_budget_set,
+  span_budget_remove,
+  profiler_spikes,
 };
 
 struct Route {
@@ -66,6 +70,12 @@ inline constexpr Route kRoutes[] = {
     // Chrome Trace Event JSON of the next `seconds`.
     {"/api/perf/profiler/trace", Method::get, Subsystem::profiler, Action::profiler_trace},
     {"/api/perf/profiler/tree", Method::get, Subsystem::profiler, Action::profiler_tree},
+    {"/api/perf/profiler/budgets", Method::get, Subsystem::profiler, Action::span_budgets},
+    {"/api/perf/profiler/budgets/set", Method::post, Subsystem::profiler, Action::span_budget_set},
+    {"/api/perf/profiler/budgets/remove", Method::post, Subsystem::profiler,
+     Action::span_budget_remove},
+    // The list; with ?id=N, that spike's frame as Chrome Trace Event JSON.
+    {"/api/perf/profiler/spikes", Method::get, Subsystem::profiler, Action::profiler_spikes},
 };
 
 // Paths are compared exactly as sent (see split_target in http/handler.hpp).

@@ -89,6 +89,13 @@ void for_each_query_value(std::string_view query, std::string_view name, Fn&& fn
   }
 }
 
+// Whether the query names parameter `name` at all.
+inline bool has_query_param(std::string_view query, std::string_view name) {
+  bool found = false;
+  for_each_query_value(query, name, [&](std::string_view, bool) { found = true; });
+  return found;
+}
+
 // One unsigned integer query parameter `name`: `fallback` when absent, else
 // 0..max; anything else is a 422 naming it. Every occurrence must be valid;
 // the last one wins. Other parameters are ignored.

@@ -79,6 +79,37 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"folded", t.folded}};
 }
 
+// {name, category, p95_ms, max_ms, observed_p95_ms, observed_max_ms,
+// over_count, state, since}; unset limits and observations are null; an
+// empty category (any category) is null too.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
+                       const SpanBudgetState& b) {
+  const auto opt = [](const std::optional<double>& v) {
+    return v ? boost::json::value(*v) : boost::json::value(nullptr);
+  };
+  jv = boost::json::object{
+      {"name", b.name},
+      {"category", b.category.empty() ? boost::json::value(nullptr) : boost::json::value(b.category)},
+      {"p95_ms", opt(b.p95_ms)},
+      {"max_ms", opt(b.max_ms)},
+      {"observed_p95_ms", opt(b.observed_p95_ms)},
+      {"observed_max_ms", opt(b.observed_max_ms)},
+      {"over_count", b.over_count},
+      {"exceeded_total", b.exceeded_total},
+      {"state", b.state},
+      {"since", b.since},
+      {"source", b.from_config ? "config" : "api"}};
+}
+
+// {id, frame_ms, budget_ms, timestamp, spans}.
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpikeSummary& s) {
+  jv = boost::json::object{{"id", s.id},
+                           {"frame_ms", s.frame_ms},
+                           {"budget_ms", s.budget_ms},
+                           {"timestamp", s.timestamp},
+                           {"spans", s.spans}};
+}
+
 // How top lists are ordered.
 enum class TopBy { time, memory, self };
 

@@ -39,6 +39,7 @@
 #include "../os/env.hpp"
 #include "../os/worker.hpp"
 #include "call_tree.hpp"
+#include "span_budgets.hpp"
 
 namespace comfyvn::perf::detail {
 
@@ -292,10 +293,12 @@ class Registry {
   // collector's store, then free the buffer.
   void retire(ThreadState* tb) {
     std::lock_guard<std::mutex> serial(collect_mu_);
+    const double npt = judging_.load(std::memory_order_relaxed) ? ns_per_tick() : 1.0;
     std::vector<RawSpan> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      drain_locked(tb, batch);
+      const DrainContext ctx = drain_context_locked(npt);
+      drain_locked(tb, batch, ctx);
       tb->tree.flush(tree_);
       exited_names_.emplace_back(tb->thread_index, std::move(tb->name));
       if (exited_names_.size() > kMaxExitedNames) exited_names_.pop_front();
@@ -320,15 +323,11 @@ class Registry {
   // Drains every live ring into the histograms (and the span listener and
   // taps). Collections are serialised, so consumers see each thread's spans
   // in the order they were recorded.
-  void collect() {
-    std::lock_guard<std::mutex> serial(collect_mu_);
-    std::vector<RawSpan> batch;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (ThreadState* tb = threads_; tb; tb = tb->next) drain_locked(tb, batch);
-    }
-    deliver(batch);
-  }
+  void collect() { collect_and_judge(false); }
+
+  // Closes the span budgets' window now (tests, tools): collects, then
+  // judges every budget on what the window saw.
+  void close_budget_window() { collect_and_judge(true); }
 
   // Exact totals per site plus percentiles. Collects first, so every span that
   // ended before the call is included.
@@ -398,11 +397,100 @@ class Registry {
     for (auto& v : self_) v = 0;
     for (auto& c : counter_stats_) c = CounterAccum{};
     tree_.clear();
+    budgets_.clear_windows();
+    spikes_.clear();
     dropped_ = 0;
     g_late_dropped.store(0, kRelaxed);
     marks_.clear();
     mark_bytes_total_ = 0;
     marks_recorded_ = 0;
+  }
+
+  // ---- span budgets and spikes ----
+
+  // Adds or replaces a budget; "" when set, else why not (the cap).
+  std::string set_span_budget(const SpanBudgetSpec& spec, bool from_config = false) {
+    const double npt = ns_per_tick();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string e = budgets_.set(spec, npt, epoch_seconds(), from_config);
+    judging_.store(!budgets_.empty(), std::memory_order_relaxed);
+    return e;
+  }
+
+  bool remove_span_budget(std::string_view name, std::string_view category) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool removed = budgets_.remove(name, category);
+    judging_.store(!budgets_.empty(), std::memory_order_relaxed);
+    if (budgets_.frame_max_ticks() == 0) spikes_.clear_recent();
+    return removed;
+  }
+
+  // Replaces the budgets that came from the config file with `specs`;
+  // budgets set from code or over HTTP stay. Returns the problems.
+  std::vector<std::string> replace_config_span_budgets(const std::vector<SpanBudgetSpec>& specs) {
+    const double npt = ns_per_tick();
+    std::lock_guard<std::mutex> lock(mu_);
+    budgets_.remove_config_except([&](const std::string& name, const std::string& category) {
+      for (const auto& s : specs)
+        if (s.name == name && s.category == category) return true;
+      return false;
+    });
+    std::vector<std::string> problems;
+    for (const auto& spec : specs) {
+      std::string e = budgets_.set(spec, npt, epoch_seconds(), true);
+      if (!e.empty()) problems.push_back(spec.name + ": " + e);
+    }
+    judging_.store(!budgets_.empty(), std::memory_order_relaxed);
+    return problems;
+  }
+
+  std::vector<SpanBudgetState> span_budgets() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return budgets_.states();
+  }
+
+  std::optional<SpanBudgetState> span_budget(std::string_view name, std::string_view category) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return budgets_.state_of(name, category);
+  }
+
+  // How long one evaluation window lasts (default 1 s).
+  void set_budget_window(std::chrono::nanoseconds window) {
+    budget_window_ns_.store(window.count() <= 0 ? 1 : window.count(), std::memory_order_relaxed);
+  }
+
+  void set_max_spikes(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    spikes_.set_max_spikes(n);
+  }
+
+  std::vector<SpikeSummary> spikes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spikes_.list();
+  }
+
+  // A spike's spans, or nothing for an unknown id.
+  std::optional<std::vector<RawSpan>> spike_spans(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const SpikeRecord* r = spikes_.find(id);
+    if (r == nullptr) return std::nullopt;
+    return r->spans;
+  }
+
+  // Receives the budgets' state changes and the new spikes, after each
+  // collection that has some, outside the state lock.
+  using BudgetListener =
+      std::function<void(const std::vector<BudgetTransition>&, const std::vector<SpikeSummary>&)>;
+  void set_budget_listener(BudgetListener listener) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    budget_listener_ = std::move(listener);
+  }
+
+  // Called about once a second from the collection, outside the state lock
+  // (the runtime re-reads the config file's span budgets from here).
+  void set_second_tick(std::function<void()> tick) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    second_tick_ = std::move(tick);
   }
 
   // ---- call tree and counters ----
@@ -725,7 +813,74 @@ class Registry {
     return id;
   }
 
-  void drain_locked(ThreadState* tb, std::vector<RawSpan>& batch) {
+  // What a drain feeds besides the histograms, decided once per collection.
+  struct DrainContext {
+    bool judging = false;            // some span budget exists
+    std::uint64_t frame_max = 0;     // the frame budget's max_ms in ticks; 0: no spikes
+    double frame_max_ms = 0;
+    double ns_per_tick = 1.0;
+  };
+
+  DrainContext drain_context_locked(double npt) {
+    DrainContext ctx;
+    ctx.judging = !budgets_.empty();
+    if (ctx.judging) {
+      budgets_.map_sites(sites_);
+      ctx.frame_max = budgets_.frame_max_ticks(&ctx.frame_max_ms);
+    }
+    ctx.ns_per_tick = npt;
+    return ctx;
+  }
+
+  static double epoch_seconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void collect_and_judge(bool close_window) {
+    std::lock_guard<std::mutex> serial(collect_mu_);
+    const double npt = judging_.load(std::memory_order_relaxed) ? ns_per_tick() : 1.0;
+    std::vector<RawSpan> batch;
+    std::vector<BudgetTransition> transitions;
+    std::vector<SpikeSummary> new_spikes;
+    const std::uint64_t now = DefaultClock::now();
+    const std::uint64_t now_ns = SteadyClock::now();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const DrainContext ctx = drain_context_locked(npt);
+      for (ThreadState* tb = threads_; tb; tb = tb->next) drain_locked(tb, batch, ctx);
+      if (ctx.judging) {
+        const double window_ticks =
+            static_cast<double>(budget_window_ns_.load(std::memory_order_relaxed)) / npt;
+        if (last_eval_ == 0) last_eval_ = now;
+        if (close_window || static_cast<double>(now - last_eval_) >= window_ticks) {
+          transitions = budgets_.evaluate(npt, epoch_seconds());
+          last_eval_ = now;
+        }
+        // Spans stay long enough for a spike of up to 10 s to be cut.
+        new_spikes = spikes_.finish(static_cast<std::uint64_t>(
+            (ctx.frame_max_ms + 1000.0) * 1e6 / npt));
+      } else {
+        last_eval_ = 0;
+      }
+    }
+    deliver(batch);
+    std::function<void()> tick;
+    BudgetListener budget_listener;
+    {
+      std::lock_guard<std::mutex> lock(listener_mu_);
+      budget_listener = budget_listener_;
+      if (last_second_tick_ == 0 || now_ns - last_second_tick_ >= 1'000'000'000) {
+        last_second_tick_ = now_ns;
+        tick = second_tick_;
+      }
+    }
+    if (budget_listener && (!transitions.empty() || !new_spikes.empty()))
+      budget_listener(transitions, new_spikes);
+    if (tick) tick();
+  }
+
+  void drain_locked(ThreadState* tb, std::vector<RawSpan>& batch, const DrainContext& ctx) {
     // Taps take every span; the listener's events stop at kMaxBatch.
     const std::size_t cap =
         taps_active_.load(std::memory_order_relaxed) != 0 ? SIZE_MAX : batch_wanted() ? kMaxBatch : 0;
@@ -738,6 +893,17 @@ class Registry {
               counter_stats_[s.site_id].add(v, s.start_ticks);
             } else {
               hist_[s.site_id].add(s.duration_ticks);
+              if (ctx.judging) {
+                budgets_.on_span(s.site_id, s.duration_ticks);
+                if (ctx.frame_max != 0) {
+                  spikes_.keep_recent(s);
+                  if (s.site_id == kFrameSiteId && s.duration_ticks > ctx.frame_max) {
+                    spikes_.frame_over(
+                        s, static_cast<double>(s.duration_ticks) * ctx.ns_per_tick / 1e6,
+                        ctx.frame_max_ms, epoch_seconds());
+                  }
+                }
+              }
               if (s.site_id != kFrameSiteId) {
                 self_[s.site_id] +=
                     tb->tree.add(s.site_id, s.start_ticks, s.start_ticks + s.duration_ticks, tree_);
@@ -795,6 +961,14 @@ class Registry {
   std::vector<std::uint64_t> self_;           // self ticks per site
   std::vector<CounterAccum> counter_stats_;  // per counter site
   CallTreeStore tree_;
+  SpanBudgetTable budgets_;
+  SpikeRecorder spikes_;
+  std::atomic<bool> judging_{false};
+  std::atomic<std::int64_t> budget_window_ns_{1'000'000'000};
+  std::uint64_t last_eval_ = 0;          // under mu_
+  std::uint64_t last_second_tick_ = 0;   // steady ns, under listener_mu_
+  BudgetListener budget_listener_;
+  std::function<void()> second_tick_;
   std::size_t max_dynamic_ = COMFYVN_PERF_MAX_DYNAMIC_NAMES;
   std::uint64_t dynamic_names_ = 0;
   std::uint64_t dynamic_folded_ = 0;

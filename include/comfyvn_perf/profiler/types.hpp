@@ -6,6 +6,7 @@
 
 #include <cstdint>  // uint64_t
 #include <map>      // categories by name
+#include <optional>  // span budget limits
 #include <string>   // names
 #include <vector>   // rows, marks
 
@@ -105,6 +106,37 @@ struct CallTree {
   double coverage = 1.0;
   std::uint64_t nodes = 0;
   std::uint64_t folded = 0;
+};
+
+// What a caller sets.
+struct SpanBudgetSpec {
+  std::string name;      // 1-128 characters; "(frame)" for frame intervals
+  std::string category;  // empty: any category
+  std::optional<double> p95_ms;
+  std::optional<double> max_ms;
+};
+
+// A budget and how it stands.
+struct SpanBudgetState {
+  std::string name;
+  std::string category;
+  std::optional<double> p95_ms, max_ms;
+  std::optional<double> observed_p95_ms;  // latest window; none without data
+  std::optional<double> observed_max_ms;
+  std::uint64_t over_count = 0;      // spans longer than max_ms since the budget was set
+  std::uint64_t exceeded_total = 0;  // transitions into `over`
+  std::string state = "no_data";     // "ok", "over", "no_data"
+  double since = 0;                  // epoch seconds of the last state change
+  bool from_config = false;          // set by the config file (replaced on reload)
+};
+
+// One kept frame longer than the frame budget's max_ms.
+struct SpikeSummary {
+  std::uint64_t id = 0;
+  double frame_ms = 0;
+  double budget_ms = 0;
+  double timestamp = 0;  // epoch seconds of the frame's end
+  std::size_t spans = 0;
 };
 
 // Everything the dashboard shows, taken at one moment. `rows` is sorted by

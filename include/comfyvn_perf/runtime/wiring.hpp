@@ -22,6 +22,7 @@
 #include "../profiler/profiler.hpp"
 #include "../profiler/registry.hpp"
 #include "instances.hpp"
+#include "span_budget_config.hpp"
 
 namespace comfyvn::perf {
 
@@ -127,6 +128,9 @@ inline void connect_profiler(PerfProfiler& profiler) {
     out.emplace_back("jobs_running", static_cast<double>(h.running));
     out.emplace_back("jobs_waiting", static_cast<double>(h.queued + h.delayed));
   });
+  // The config file's span budgets, re-read when the file changes (checked
+  // about once a second by the collection).
+  detail::registry().set_second_tick([&profiler] { span_budget_config().poll(profiler); });
   // health()["hooks"]: what became of the events, for whoever reads health.
   profiler.set_health_extension([](boost::json::object& health) {
     const HooksStats s = hooks().stats();

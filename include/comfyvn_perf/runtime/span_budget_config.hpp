@@ -1,0 +1,137 @@
+// comfyvn_perf — span budgets from the config file: the `perf.span_budgets`
+// object, re-read when the file changes (checked about once a second from the
+// profiler's collection), like the feature flags.
+//
+//   {"perf": {"span_budgets": {"draw": {"p95_ms": 4},
+//                              "(frame)": {"max_ms": 16.7},
+//                              "upload": {"max_ms": 2, "category": "render"}}}}
+//
+// Each key is a site name; its object sets `p95_ms` and/or `max_ms` and may
+// name a `category`. A bad entry gets one clear message (the log sink, level
+// warning) and is skipped; the other entries still apply. Budgets set in code
+// or over HTTP are kept; the file's own budgets are replaced on each change.
+#pragma once
+
+#include <cmath>        // isfinite
+#include <mutex>        // one poll at a time
+#include <string>       // paths, messages
+#include <string_view>  // keys
+#include <vector>       // specs
+
+#include <boost/json.hpp>
+
+#include "../flags/config_file.hpp"
+#include "../flags/flags.hpp"
+#include "../os/log.hpp"
+#include "../profiler/profiler.hpp"
+#include "instances.hpp"
+
+namespace comfyvn::perf::detail::runtime {
+
+// Reads `perf.span_budgets` of a parsed config document. Entries that cannot
+// be used are described in `problems` and left out.
+inline std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
+                                                      std::vector<std::string>& problems) {
+  std::vector<SpanBudgetSpec> out;
+  const boost::json::object* root = doc.if_object();
+  const boost::json::value* perf = root ? root->if_contains("perf") : nullptr;
+  const boost::json::value* section =
+      perf && perf->is_object() ? perf->as_object().if_contains("span_budgets") : nullptr;
+  if (section == nullptr) return out;
+  if (!section->is_object()) {
+    problems.push_back("perf.span_budgets must be an object of {name: {p95_ms, max_ms}}");
+    return out;
+  }
+  for (const auto& kv : section->as_object()) {
+    const std::string where = "perf.span_budgets." + std::string(kv.key());
+    if (!kv.value().is_object()) {
+      problems.push_back(where + " must be an object with p95_ms and/or max_ms; entry ignored");
+      continue;
+    }
+    const boost::json::object& o = kv.value().as_object();
+    SpanBudgetSpec spec;
+    spec.name = std::string(kv.key());
+    std::string problem;
+    for (const auto& field : o) {
+      const std::string_view key = field.key();
+      if (key == "p95_ms" || key == "max_ms") {
+        if (!field.value().is_number() || !std::isfinite(field.value().to_number<double>())) {
+          problem = std::string(key) + " must be a number > 0";
+          break;
+        }
+        (key == "p95_ms" ? spec.p95_ms : spec.max_ms) = field.value().to_number<double>();
+      } else if (key == "category") {
+        if (!field.value().is_string()) {
+          problem = "category must be a string";
+          break;
+        }
+        spec.category = std::string(field.value().as_string());
+      } else {
+        problem = "unknown key '" + std::string(key) + "' (use p95_ms, max_ms, category)";
+        break;
+      }
+    }
+    if (problem.empty()) {
+      problem = span_budget_problem(spec);
+      if (!problem.empty() && spec.category.empty() && problem.rfind("category", 0) == 0)
+        problem.clear();
+    }
+    if (!problem.empty()) {
+      problems.push_back(where + ": " + problem + "; entry ignored");
+      continue;
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+// Polls the config file and hands its span budgets to the profiler when the
+// file changed. Never creates a singleton: the path comes from the flags
+// when they exist, else from $COMFYVN_CONFIG or the default path.
+class SpanBudgetConfig {
+ public:
+  void poll(PerfProfiler& profiler) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string path = config_path();
+    const flags::FileStamp stamp = flags::stamp_of(path);
+    if (path == path_ && stamp == stamp_) return;
+    path_ = path;
+    stamp_ = stamp;
+    std::vector<std::string> problems;
+    std::vector<SpanBudgetSpec> specs;
+    const os::FileRead r = flags::read_config(path);
+    if (r.status == os::FileRead::ok) {
+      boost::system::error_code ec;
+      const boost::json::value doc = boost::json::parse(r.text, ec);
+      if (ec) {
+        problems.push_back("is not valid JSON; its span budgets are not applied");
+      } else {
+        specs = parse_span_budgets(doc, problems);
+      }
+    }
+    for (auto& p : profiler.set_config_span_budgets(specs)) problems.push_back(std::move(p));
+    for (const auto& p : problems) {
+      os::log(os::LogLevel::warning, "config file '" + path + "': " + p);
+    }
+  }
+
+ private:
+  static std::string config_path() {
+    if (FeatureFlags* f = instances().flags.load(std::memory_order_acquire)) {
+      return f->config_path();
+    }
+    const char* env = std::getenv("COMFYVN_CONFIG");
+    return env != nullptr && *env != '\0' ? std::string(env) : std::string("config/comfyvn.json");
+  }
+
+  std::mutex mu_;
+  std::string path_;
+  flags::FileStamp stamp_;
+};
+
+COMFYVN_PERF_VISIBLE inline SpanBudgetConfig& span_budget_config() {
+  static SpanBudgetConfig config;
+  return config;
+}
+
+}  // namespace comfyvn::perf::detail::runtime
