@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "http_test_support.hpp"
@@ -456,4 +457,56 @@ TEST_CASE("constant-time token comparison is still a comparison", "[http][handle
   CHECK_FALSE(constant_time_equal("abcd", "abc"));
   CHECK_FALSE(constant_time_equal("", "abc"));
   CHECK_FALSE(constant_time_equal(std::string("ab\0", 3), "ab"));
+}
+
+TEST_CASE("same origin: Origin http:// + the request's own Host is served, any other refused",
+          "[http][handler][origin]") {
+  Flags on(true);
+  RequestHandler h;
+  const std::string dash = "/api/perf/profiler/dashboard";
+  // `host` empty: the request carries no Host header at all.
+  const auto with = [&](const std::string& host, const std::string& origin) {
+    phttp::Request req = make_request(bhttp::verb::get, dash, {}, {{"Origin", origin}});
+    if (host.empty()) {
+      req.erase(bhttp::field::host);
+    } else {
+      req.set(bhttp::field::host, host);
+    }
+    return h.handle(req).result_int();
+  };
+  // Same host and port: the dashboard's own fetches.
+  CHECK(with("127.0.0.1:8001", "http://127.0.0.1:8001") == 200);
+  CHECK(with("localhost:8001", "http://LOCALHOST:8001") == 200);
+  CHECK(with("[::1]:9", "http://[::1]:9") == 200);
+  // Another port, another host, another scheme, null, trailing bytes.
+  CHECK(with("127.0.0.1:8001", "http://127.0.0.1:8002") == 403);
+  CHECK(with("127.0.0.1:8001", "http://localhost:8001") == 403);
+  CHECK(with("127.0.0.1:8001", "http://evil.example") == 403);
+  CHECK(with("127.0.0.1:8001", "https://127.0.0.1:8001") == 403);
+  CHECK(with("127.0.0.1:8001", "null") == 403);
+  CHECK(with("127.0.0.1:8001", "http://127.0.0.1:8001/") == 403);
+  CHECK(with("127.0.0.1:8001", "") == 403);
+  // No Host header: nothing to be the same as.
+  CHECK(with("", "http://") == 403);
+  CHECK(with("", "http://127.0.0.1") == 403);
+  // Same origin does not lift the loopback rule for Host.
+  CHECK(with("evil.example", "http://evil.example") == 403);
+}
+
+TEST_CASE("GET /ui: the page, as HTML, with the flags off and without the token",
+          "[http][handler][ui]") {
+  Flags off(false);
+  phttp::Options o;
+  o.token = "page-token";
+  RequestHandler h(o);
+  const phttp::Response res = h.handle(make_request(bhttp::verb::get, "/api/perf/ui"));
+  REQUIRE(res.result_int() == 200);
+  CHECK(res[bhttp::field::content_type] == "text/html; charset=utf-8");
+  CHECK(res[bhttp::field::content_security_policy].find("connect-src 'self'") !=
+        std::string::npos);
+  CHECK(res.body() == comfyvn::perf::http::kDashboardHtml);
+  CHECK(res.body().find("data-testid=\"feature-flag\"") != std::string::npos);
+  // The data still needs the token.
+  CHECK(h.handle(make_request(bhttp::verb::get, "/api/perf/metrics")).result_int() == 401);
+  CHECK(h.handle(make_request(bhttp::verb::post, "/api/perf/ui")).result_int() == 405);
 }

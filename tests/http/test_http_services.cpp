@@ -87,7 +87,7 @@ TEST_CASE("the route table: unique /api/perf paths, GET or POST", "[http][routes
     CHECK(paths.insert(r.path).second);
     CHECK(phttp::find_route(r.path) == &r);
   }
-  CHECK(paths.size() == 16);
+  CHECK(paths.size() == 22);
   CHECK(phttp::find_route("/api/perf/nowhere") == nullptr);
   CHECK(phttp::find_route("/api/perf/health/") == nullptr);
 

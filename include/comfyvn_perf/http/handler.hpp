@@ -30,6 +30,7 @@
 #include "options.hpp"
 #include "routes.hpp"
 #include "status.hpp"
+#include "ui_page.hpp"
 #include "validate.hpp"
 
 namespace comfyvn::perf::http {
@@ -56,6 +57,7 @@ struct RequestView {
   std::string_view host;           // the Host header; empty when absent
   std::string_view authorization;  // the Authorization header; empty when absent
   bool has_origin = false;         // an Origin header was sent
+  std::string_view origin;         // its value
   // A Transfer-Encoding that does not end in chunked (RFC 9112 §6.3): the
   // body has no knowable length.
   bool unframed = false;
@@ -472,6 +474,7 @@ inline json::object run(Action action, const RouteContext& c) {
       return route_spikes(c);
     case Action::metrics:
     case Action::profiler_trace:
+    case Action::ui:
       break;  // not JSON envelopes: raw_reply answers them
   }
   throw Rejection{StatusCode::not_found, "no such route"};
@@ -541,6 +544,11 @@ inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
 // max_response_bytes). Errors still answer the JSON error body.
 inline Reply raw_reply(Action action, const RouteContext& c) {
   Reply reply;
+  if (action == Action::ui) {
+    reply.body = std::string(kDashboardHtml);
+    reply.content_type = kHtmlContentType;
+    return reply;
+  }
   if (action == Action::metrics) {
     // Only the subsystems that are on are looked up: with the flags off
     // this creates no profiler or budget manager.
@@ -572,6 +580,15 @@ inline Reply raw_reply(Action action, const RouteContext& c) {
   return reply;
 }
 
+// The dashboard's own requests: a browser labels them with Origin
+// "http://" + the Host it sent. Anything else ("null", another port, another
+// host, https, a missing Host) is another origin.
+inline bool same_origin(std::string_view origin, std::string_view host) {
+  constexpr std::string_view kScheme = "http://";
+  if (host.empty() || origin.size() != kScheme.size() + host.size()) return false;
+  return os::istarts_with(origin, kScheme) && os::iequals(origin.substr(kScheme.size()), host);
+}
+
 inline bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
   switch (s) {
     case Subsystem::budgets:
@@ -600,8 +617,9 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
   const Target target = split_target(req.target);
   const Route* route = find_route(target.path);
 
-  // /health is the one public route: smoke checks need it without secrets.
-  if (target.path != kHealthPath) {
+  // /health is public (smoke checks need it without secrets), and so is the
+  // page, which holds no data and asks for the token itself.
+  if (target.path != kHealthPath && target.path != kUiPath) {
     if (!options.token.empty()) {
       const std::string_view auth = os::trim(req.authorization);
       const bool bearer = auth.size() > 7 && os::istarts_with(auth, "Bearer ");
@@ -612,7 +630,9 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
     // A web page can make a browser send simple requests here (CSRF) and,
     // through DNS rebinding, read the answers. Browsers always label such
     // requests with Origin or a foreign Host; tools such as curl do not.
-    if (req.has_origin) throw Rejection{StatusCode::forbidden, "cross-origin requests are refused"};
+    if (req.has_origin && !same_origin(req.origin, req.host)) {
+      throw Rejection{StatusCode::forbidden, "cross-origin requests are refused"};
+    }
     if (options.token.empty() && !host_is_loopback(req.host)) {
       throw Rejection{StatusCode::forbidden, "Host must name a loopback address"};
     }
@@ -647,6 +667,7 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
   }
   const RouteContext ctx{options, services, target.query, body};
   if (route->action == Action::metrics || route->action == Action::profiler_trace ||
+      route->action == Action::ui ||
       (route->action == Action::profiler_spikes && has_query_param(target.query, "id"))) {
     return raw_reply(route->action, ctx);
   }

@@ -7,6 +7,7 @@
 #include <cstddef>  // size_t
 #include <cstdint>  // uint16_t
 #include <string>   // bind address, token
+#include <string_view>  // content types
 
 namespace comfyvn::perf::http {
 
@@ -37,6 +38,8 @@ inline constexpr std::size_t kMaxDetailChars = 200;
 // into "(other)").
 inline constexpr std::size_t kDefaultTreeLimit = 10;
 inline constexpr std::size_t kMaxTreeLimit = 1000;
+
+inline constexpr std::string_view kHtmlContentType = "text/html; charset=utf-8";
 
 // `seconds` of GET /profiler/trace: default and range.
 inline constexpr double kDefaultTraceSeconds = 2.0;

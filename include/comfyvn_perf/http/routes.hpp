@@ -38,6 +38,7 @@ enum class Action {
   span_budget_set,
   span_budget_remove,
   profiler_spikes,
+  ui,
 };
 
 struct Route {
@@ -48,6 +49,7 @@ struct Route {
 };
 
 inline constexpr std::string_view kHealthPath = "/api/perf/health";
+inline constexpr std::string_view kUiPath = "/api/perf/ui";
 
 inline constexpr Route kRoutes[] = {
     {kHealthPath, Method::get, Subsystem::none, Action::health},
@@ -76,6 +78,9 @@ inline constexpr Route kRoutes[] = {
      Action::span_budget_remove},
     // The list; with ?id=N, that spike's frame as Chrome Trace Event JSON.
     {"/api/perf/profiler/spikes", Method::get, Subsystem::profiler, Action::profiler_spikes},
+    // The dashboard page: public like /health (it holds no data; it asks for
+    // the token itself), never refused for the flags.
+    {kUiPath, Method::get, Subsystem::none, Action::ui},
 };
 
 // Paths are compared exactly as sent (see split_target in http/handler.hpp).

@@ -180,6 +180,13 @@ inline Response to_response(Reply reply, unsigned version, bool head) {
   if (!reply.body.empty()) {
     res.set(bhttp::field::content_type,
             reply.content_type.empty() ? std::string_view("application/json") : reply.content_type);
+    if (reply.content_type == kHtmlContentType) {
+      // The page may talk to its own origin only, and load nothing else.
+      res.set(bhttp::field::content_security_policy,
+              "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
+              "style-src 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; "
+              "form-action 'self'; frame-ancestors 'none'");
+    }
     res.body() = std::move(reply.body);
     res.prepare_payload();
   }
@@ -202,6 +209,7 @@ inline Response RequestHandler::handle(const Request& req) const {
   view.host = detail::to_sv(req[detail::bhttp::field::host]);
   view.authorization = detail::to_sv(req[detail::bhttp::field::authorization]);
   view.has_origin = req.find(detail::bhttp::field::origin) != req.end();
+  view.origin = detail::to_sv(req[detail::bhttp::field::origin]);
   // Beast would read a non-chunked Transfer-Encoding as a bodiless request
   // and parse what follows as the next one.
   view.unframed = req.find(detail::bhttp::field::transfer_encoding) != req.end() && !req.chunked();
