@@ -502,7 +502,7 @@ TEST_CASE("GET /ui: the page, as HTML, with the flags off and without the token"
   const phttp::Response res = h.handle(make_request(bhttp::verb::get, "/api/perf/ui"));
   REQUIRE(res.result_int() == 200);
   CHECK(res[bhttp::field::content_type] == "text/html; charset=utf-8");
-  CHECK(res[bhttp::field::content_security_policy].find("connect-src 'self'") !=
+  CHECK(res["Content-Security-Policy"].find("connect-src 'self'") !=
         std::string::npos);
   CHECK(res.body() == comfyvn::perf::http::kDashboardHtml);
   CHECK(res.body().find("data-testid=\"feature-flag\"") != std::string::npos);

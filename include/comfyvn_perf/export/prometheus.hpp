@@ -9,6 +9,7 @@
 // `_count` and `_sum` are the exact counts and totals the dashboard shows.
 #pragma once
 
+#include <atomic>       // the previous exposition's size
 #include <charconv>     // to_chars: shortest round-trip numbers
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
@@ -110,7 +111,7 @@ class PrometheusWriter {
       out_ += labels;
       out_ += "le=\"";
       if (k < bounds.size()) {
-        number(bounds[k]);
+        bound(bounds[k]);
       } else {
         out_ += "+Inf";
       }
@@ -142,6 +143,17 @@ class PrometheusWriter {
     }
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
+
+  // `le` values as other clients spell them (Go's 'g' format): fixed
+  // notation from 1e-4 up, scientific below ("1e-05", "0.0001", "0.25"), so
+  // that the same bound is the same series whichever client exposes it.
+  void bound(double v) {
+    char buf[64];
+    const auto fmt = v != 0 && (v < 1e-4 || v >= 1e21) ? std::chars_format::scientific
+                                                       : std::chars_format::fixed;
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
     out_.append(buf, r.ptr);
   }
 
@@ -235,8 +247,12 @@ inline void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets
 
 // The whole exposition. With the flag off: the flag and the build info only.
 inline std::string prometheus_text(const PrometheusSources& src) {
+  // Sized like the previous exposition: growing a multi-megabyte string by
+  // doubling costs more than writing it (page faults on fresh memory).
+  static std::atomic<std::size_t> last_size{4096};
   std::string out;
-  out.reserve(4096);
+  const std::size_t hint = last_size.load(std::memory_order_relaxed);
+  out.reserve(hint + hint / 8);
   PrometheusWriter w(out);
   w.begin("comfyvn_perf_build_info", "gauge", "comfyvn_perf version; always 1.");
   w.sample("comfyvn_perf_build_info", {{"version", COMFYVN_PERF_VERSION}}, 1);
@@ -245,6 +261,7 @@ inline std::string prometheus_text(const PrometheusSources& src) {
   if (!src.feature_flag) return out;
   if (src.profiler != nullptr) write_prometheus_profiler(w, *src.profiler);
   if (src.budgets != nullptr) write_prometheus_budgets(w, *src.budgets);
+  last_size.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

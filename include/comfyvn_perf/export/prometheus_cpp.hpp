@@ -15,12 +15,9 @@
 // Two differences come from prometheus-cpp's TextSerializer (1.0), not from
 // the data: it writes numbers with 16 significant digits where
 // prometheus_text() writes the shortest form that reads back exactly (a sum
-// can differ in its last digit), and it spells two of the duration bounds
-// le="0.0001" and le="0.0005" where prometheus_text() writes le="1e-04" and
-// le="5e-04" — the same bounds, but different series to a Prometheus
-// server, so do not switch one process between the two and expect those
-// two bucket series to continue. Within a histogram it writes _count and
-// _sum before the buckets.
+// can differ in its last digit), and within a histogram it writes _count and
+// _sum before the buckets. The `le` bounds are spelled alike ("1e-05",
+// "0.0001"), so both expositions give the same series.
 //
 // Needs prometheus-cpp (core): perf.hpp does not include this header.
 #pragma once

@@ -182,7 +182,7 @@ inline Response to_response(Reply reply, unsigned version, bool head) {
             reply.content_type.empty() ? std::string_view("application/json") : reply.content_type);
     if (reply.content_type == kHtmlContentType) {
       // The page may talk to its own origin only, and load nothing else.
-      res.set(bhttp::field::content_security_policy,
+      res.set("Content-Security-Policy",
               "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
               "style-src 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; "
               "form-action 'self'; frame-ancestors 'none'");
