@@ -102,10 +102,16 @@ TEST_CASE("profiler health carries the hook bus counters", "[runtime]") {
   CHECK(counters.contains("subscriber_errors"));
 }
 
-// Known defect, open: under AddressSanitizer the forked child of this test
-// hangs (undiagnosed; release and C++20 builds pass). Built without ASan only
-// until it is fixed.
-#if !defined(__SANITIZE_ADDRESS__)
+// Not built under AddressSanitizer: GCC 12's ASan runtime does not hold its
+// allocator's locks across fork(). When a parent thread is inside malloc at
+// the moment of fork() (the collector, the hook dispatcher and this test's
+// busy thread all allocate), the child inherits that allocator lock held and
+// its first allocation of the same size class waits forever; gdb on a hung
+// child shows every thread in __sanitizer::SizeClassAllocator64::
+// GetFromAllocator -> __sanitizer::Mutex::Lock. Our own locks are covered by
+// runtime/fork.hpp, and this test runs in the release (C++17 and C++20)
+// builds. Define COMFYVN_TEST_FORK_UNDER_ASAN to build it under ASan anyway.
+#if !defined(__SANITIZE_ADDRESS__) || defined(COMFYVN_TEST_FORK_UNDER_ASAN)
 TEST_CASE("a forked child gets a working profiler, budget manager and hook bus",
           "[runtime][fork]") {
   perf_profiler().set_enabled(true);
