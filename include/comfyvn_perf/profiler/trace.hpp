@@ -231,18 +231,25 @@ inline std::vector<TraceSlice> trace_slices(const TraceData& d) {
   return out;
 }
 
-// Microseconds with nanosecond digits: 1234567 ns -> "1234.567".
+// Microseconds with nanosecond digits: 1234567 ns -> "1234.567". No
+// allocation: this runs twice per span.
 inline void append_us(std::string& out, std::int64_t ns) {
-  if (ns < 0) {
-    out += '-';
-    ns = -ns;
+  char buf[32];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  const bool negative = ns < 0;
+  std::uint64_t v = negative ? static_cast<std::uint64_t>(-(ns + 1)) + 1 : static_cast<std::uint64_t>(ns);
+  for (int i = 0; i < 3; ++i) {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
   }
-  out += std::to_string(ns / 1000);
-  const auto frac = static_cast<int>(ns % 1000);
-  out += '.';
-  out += static_cast<char>('0' + frac / 100);
-  out += static_cast<char>('0' + frac / 10 % 10);
-  out += static_cast<char>('0' + frac % 10);
+  *--p = '.';
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  if (negative) *--p = '-';
+  out.append(p, static_cast<std::size_t>(end - p));
 }
 
 inline void append_json_string(std::string& out, std::string_view s) {
@@ -317,6 +324,9 @@ inline std::string trace_text(const TraceData& d) {
     append_json_string(out, track_name(d, tid));
     out += "}}";
   }
+  // `,"pid":P,"tid":T}` once per track.
+  std::string tail;
+  std::uint32_t tail_tid = UINT32_MAX;
   for (const TraceSlice& x : slices) {
     begin_event();
     out += "{\"ph\":\"X\",";
@@ -325,11 +335,11 @@ inline std::string trace_text(const TraceData& d) {
     append_us(out, x.start);
     out += ",\"dur\":";
     append_us(out, x.end - x.start);
-    out += ",\"pid\":";
-    out += pid;
-    out += ",\"tid\":";
-    out += std::to_string(x.tid);
-    out += '}';
+    if (x.tid != tail_tid) {
+      tail_tid = x.tid;
+      tail = ",\"pid\":" + pid + ",\"tid\":" + std::to_string(x.tid) + "}";
+    }
+    out += tail;
   }
   for (const MarkRecord& m : d.marks) {
     begin_event();
