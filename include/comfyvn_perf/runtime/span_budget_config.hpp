@@ -129,9 +129,10 @@ class SpanBudgetConfig {
   flags::FileStamp stamp_;
 };
 
+// Never destroyed: the collector may poll during static destruction.
 COMFYVN_PERF_VISIBLE inline SpanBudgetConfig& span_budget_config() {
-  static SpanBudgetConfig config;
-  return config;
+  static SpanBudgetConfig* config = new SpanBudgetConfig();
+  return *config;
 }
 
 }  // namespace comfyvn::perf::detail::runtime
