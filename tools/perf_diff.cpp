@@ -17,6 +17,8 @@
 // cannot be read, is empty, larger than 256 MiB, not JSON, truncated, nested
 // deeper than 128 levels, or not shaped like a dashboard) or a bad option,
 // with one line on stderr naming the file or the option.
+#include <comfyvn_perf/json/fields.hpp>  // json_number
+
 #include <boost/json.hpp>
 #include <fmt/core.h>
 
@@ -355,17 +357,12 @@ class ShapeReader {
     const std::string at = printable(where + "." + std::string(key));
     if (it == o.end()) wrong(at + " is missing");
     const json::value& v = it->value();
-    double d = 0;
-    if (v.is_int64()) {
-      d = static_cast<double>(v.get_int64());
-    } else if (v.is_uint64()) {
-      d = static_cast<double>(v.get_uint64());
-    } else if (v.is_double()) {
-      d = v.get_double();
-    } else {
+    const std::optional<double> n = comfyvn::perf::detail::json_number(v);
+    if (!n && !v.is_number()) {
       wrong(fmt::format("{} is {}, expected a number", at, kind_name(v.kind())));
     }
-    if (!std::isfinite(d)) wrong(at + " is not a finite number");
+    if (!n) wrong(at + " is not a finite number");
+    const double d = *n;
     if (d < 0) wrong(fmt::format("{} is negative ({})", at, d));
     if (whole && std::floor(d) != d) wrong(fmt::format("{} is not a whole number ({})", at, d));
     return d;
