@@ -7,7 +7,7 @@
 // touched and evicted as the camera moves over a strip of tiles.
 //
 //   render_loop [--port N] [--enable-perf] [--duration SECONDS] [--config PATH] [--idle]
-//               [--trace PATH] [--snapshot PATH] [--spike-every N]
+//               [--trace PATH] [--snapshot PATH] [--spike-every N] [--token TOKEN]
 //
 // --trace PATH writes a Chrome trace (Perfetto UI, chrome://tracing,
 // speedscope) of the run's last kTraceSeconds at exit; --snapshot PATH writes
@@ -66,6 +66,7 @@ struct Args {
   bool idle = false;
   std::string trace;
   std::string snapshot;
+  std::string token;
   std::uint64_t spike_every = 0;
 };
 
@@ -76,7 +77,8 @@ constexpr std::chrono::seconds kTraceSeconds{5};
   if (why) std::fprintf(stderr, "render_loop: %s\n", why);
   std::fprintf(stderr,
                "usage: render_loop [--port N] [--enable-perf] [--duration SECONDS] "
-               "[--config PATH] [--idle] [--trace PATH] [--snapshot PATH] [--spike-every N]\n");
+               "[--config PATH] [--idle] [--trace PATH] [--snapshot PATH] [--spike-every N] "
+               "[--token TOKEN]\n");
   std::exit(2);
 }
 
@@ -106,6 +108,9 @@ Args parse_args(int argc, char** argv) {
       a.config = value();
     } else if (arg == "--idle") {
       a.idle = true;
+    } else if (arg == "--token") {
+      a.token = value();
+      if (a.token.empty()) usage("--token needs a value");
     } else if (arg == "--trace") {
       a.trace = value();
       if (a.trace.empty()) usage("--trace needs a file path");
@@ -450,6 +455,7 @@ int main(int argc, char** argv) {
   if (args.port) {
     perf::http::Options opt;
     opt.port = static_cast<std::uint16_t>(*args.port);
+    opt.token = args.token;  // every route but /health and /ui then needs "Bearer TOKEN"
     adapter.emplace(opt);
     try {
       adapter->start();

@@ -1,7 +1,7 @@
 // comfyvn_perf — the dashboard page served at GET /api/perf/ui.
 // Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
 // `python3 tools/gen_ui_header.py` (the unit test `ui_header` fails while this file is stale).
-// 90789 bytes of HTML, CSS and JavaScript in 6 raw literals of at most 16000 bytes
+// 98424 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
 #pragma once
 
@@ -10,6 +10,15 @@
 namespace comfyvn::perf::http {
 
 namespace detail {
+// Longer than the 65,536 characters the standard asks every compiler to
+// accept in one literal; GCC, Clang and MSVC (since VS 2022 17.0) take it.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Woverlength-strings"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+#endif
 inline constexpr char kDashboardHtmlBytes[] =
     R"comfyvn_ui(<!doctype html>
 <html lang="en">
@@ -71,7 +80,8 @@ input:focus, select:focus { outline: 1px solid var(--accent); border-color: var(
 /* layout */
 main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; padding: 12px 14px; }
 main.disabled .panel { opacity: .35; pointer-events: none; filter: grayscale(.6); }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; min-width: 0; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; min-width: 0;
+  contain: layout paint; /* a refresh inside one panel lays out and paints that panel only */ }
 .panel.wide { grid-column: 1 / -1; }
 .ph { display: flex; align-items: center; justify-content: space-between; gap: 12px; margin-bottom: 8px; flex-wrap: wrap; }
 .tools { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
@@ -114,6 +124,8 @@ canvas { display: block; width: 100%; }
 .tbl th.sorted::after { content: " \25BE"; }
 .tbl th.sorted.asc::after { content: " \25B4"; }
 .tbl .l { text-align: left; }
+#budgets td { white-space: normal; }
+#budgets td.name { white-space: nowrap; max-width: 160px; }
 .tbl td.name { font-family: var(--mono); font-size: 12px; max-width: 320px; overflow: hidden; text-overflow: ellipsis; }
 .tbl tbody tr:hover { background: #1f252e; }
 .tbl.click tbody tr { cursor: pointer; }
@@ -236,7 +248,7 @@ canvas { display: block; width: 100%; }
 
 <form class="token" id="token-form" hidden autocomplete="off">
   <label for="token-input">This adapter needs a bearer token.</label>
-  <input id="token-input" name="token" type="password" placeholder="token" spellcheck="false">
+  <input id="token-input" name="token" type="password" placeholder="token" spellcheck="false" autocomplete="off">
   <button type="submit" class="btn">Use token</button>
   <span class="muted" id="token-note">Kept for this tab only (sessionStorage).</span>
 </form>
@@ -262,15 +274,15 @@ canvas { display: block; width: 100%; }
       <span><i class="sw s-mark"></i>marks</span>
       <span class="muted">last 2 minutes</span>
     </div>
-    <div class="marks" id="marks"></div>
+)comfyvn_ui"
+    R"comfyvn_ui(    <div class="marks" id="marks"></div>
   </section>
 
   <section class="panel wide" id="p-top">
     <div class="ph">
       <h2>Top offenders</h2>
       <div class="tools">
-)comfyvn_ui"
-    R"comfyvn_ui(        <label>category <select id="cat-filter"><option value="">all</option></select></label>
+        <label>category <select id="cat-filter"><option value="">all</option></select></label>
         <label>rows <select id="top-rows"><option>10</option><option selected>20</option><option>50</option><option>200</option></select></label>
       </div>
     </div>
@@ -342,7 +354,9 @@ canvas { display: block; width: 100%; }
       <div class="form-row"><button type="submit" class="btn">Apply limits</button><span class="msg" id="limits-msg"></span></div>
     </form>
     <h3>Host</h3>
-    <div class="meters" id="host"></div>
+    <div class="meters" id="host"><div id="host-meters" class="meters"></div>
+      <div class="muted" id="host-proc"></div><div class="muted" id="host-gpus"></div>
+      <canvas id="cpu-spark" height="34"></canvas></div>
   </section>
 
   <section class="panel" id="p-jobs">
@@ -404,8 +418,9 @@ canvas { display: block; width: 100%; }
 // every request goes to this page's own origin (relative /api/perf/... URLs).
 //
 // Polling: /health about once a second. With the perf flag on, also the
-// profiler dashboard, span budgets, spikes, the call tree (every 2 s) and the
-// budget manager, each only while its subsystem is enabled. With the flag off
+// profiler dashboard and the spikes every second; the span budgets, the
+// budget manager and the call tree every other second; each only while its
+// subsystem is enabled. With the flag off
 // only /health is called, backing off to one call every 10 s. A 401 asks for
 // the bearer token once (kept in sessionStorage) and stops the data routes
 // until one is given.
@@ -426,7 +441,7 @@ canvas { display: block; width: 100%; }
   const S = {
     token: storageGet(TOKEN_KEY),
     paused: false,
-    needToken: false,
+    needToken: false, authOk: false,
     flag: null, prof: false, bud: false,
     health: null, dash: null, budgets: null, spanBudgets: [], spikes: [], tree: null,
     hist: [],                 // frame samples: {t, avg, p95, count}
@@ -447,13 +462,16 @@ canvas { display: block; width: 100%; }
   const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g,
       (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
   const isNum = (v) => typeof v === 'number' && isFinite(v);
+  // Number formats are costly to build: one per number of decimals, reused.
+  const NF = [];
+  const nf = (d) => NF[d] || (NF[d] = new Intl.NumberFormat('en-US', {minimumFractionDigits: d, maximumFractionDigits: d}));
   function fmt(v, d) {
     if (!isNum(v)) return '\u2013';
     const a = Math.abs(v);
     if (d === undefined) d = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 3;
-    return v.toLocaleString('en-US', {minimumFractionDigits: d, maximumFractionDigits: d});
+    return nf(d).format(v);
   }
-  const fint = (v) => (isNum(v) ? Math.round(v).toLocaleString('en-US') : '\u2013');
+  const fint = (v) => (isNum(v) ? nf(0).format(Math.round(v)) : '\u2013');
   function ago(t) {
     if (!isNum(t) || !S.serverNow) return '\u2013';
     const s = Math.max(0, S.serverNow - t);
@@ -475,14 +493,35 @@ canvas { display: block; width: 100%; }
   }
   const colorIndex = (name) => hashStr(String(name)) % PALETTE.length;
   const colorOf = (name) => PALETTE[colorIndex(name)];
-  const CAT_COLORS = ['#5aa9ff', '#ffb347', '#54d38a', '#c792ea', '#ff6b6b', '#4fd1c5', '#f5c451', '#a3b1c2', '#f78fb3', '#9ccc65'];
+  const CAT_COLORS = ['#5aa9ff', '#ffb347', '#54d38a', '#c792ea', '#ff6b6b', '#4fd1c5', '#f5c451', '#7aa2ff', '#f78fb3', '#9ccc65'];
   const catColor = (name) => CAT_COLORS[hashStr(String(name)) % CAT_COLORS.length];
 
   // A canvas sized to its CSS box in device pixels; returns a scaled context.
+  // Widths come from a ResizeObserver, so drawing never forces a layout in
+  // the middle of a refresh (the page redraws about once a second).
+  const canvasWidth = new WeakMap();
+  let resizeTimer = 0;
+  const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((entries) => {
+    let changed = false;
+    for (const e of entries) {
+      const w = Math.round(e.contentRect.width);
+      if (canvasWidth.get(e.target) !== w) { canvasWidth.set(e.target, w); changed = true; }
+    }
+    if (changed) {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(redrawCanvases, 50);
+    }
+  }) : null;
   function fitCanvas(c, cssH) {
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(50, c.clientWidth || c.parentNode.clientWidth || 300);
-    if (cssH !== undefined) c.style.height = cssH + 'px';
+    let w = canvasWidth.get(c);
+    if (w === undefined) {
+      w = c.clientWidth || c.parentNode.clientWidth || 300;
+      canvasWidth.set(c, w);
+      if (ro) ro.observe(c);
+    }
+    w = Math.max(50, w);
+    if (cssH !== undefined && c._cssH !== cssH) { c.style.height = cssH + 'px'; c._cssH = cssH; }
     const h = cssH !== undefined ? cssH : (c.clientHeight || 100);
     const W = Math.round(w * dpr), H = Math.round(h * dpr);
     if (c.width !== W) c.width = W;
@@ -491,6 +530,11 @@ canvas { display: block; width: 100%; }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     return {ctx, w, h};
   }
+  let fontFamily = '';
+  const font = (px) => {
+    if (!fontFamily) fontFamily = getComputedStyle(document.body).fontFamily || 'sans-serif';
+    return px + 'px ' + fontFamily;
+  };
   function niceStep(range, target) {
     const raw = range / Math.max(1, target);
     const p = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -524,7 +568,11 @@ canvas { display: block; width: 100%; }
       while (tr.cells.length > cells.length) tr.deleteCell(-1);
       cells.forEach((c, j) => {
         const td = tr.cells[j] || tr.insertCell();
-        if (td._h !== c[0]) { td.innerHTML = c[0]; td._h = c[0]; }
+        if (td._h !== c[0]) {
+          // Plain text needs no HTML parser.
+          if (/[<&]/.test(c[0])) td.innerHTML = c[0]; else td.textContent = c[0];
+          td._h = c[0];
+        }
         const cls = c[1] || '';
         if (td.className !== cls) td.className = cls;
       });
@@ -571,7 +619,8 @@ canvas { display: block; width: 100%; }
     return {status: r.status, body};
   }
   const post = (path, obj) => api(path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(obj || {})});
-  const detailOf = (r) => (r.body && r.body.detail) ? r.body.detail : ('HTTP ' + r.status);
+)comfyvn_ui"
+    R"comfyvn_ui(  const detailOf = (r) => (r.body && r.body.detail) ? r.body.detail : ('HTTP ' + r.status);
 
   function askToken() {
     const first = !S.needToken;
@@ -594,6 +643,7 @@ canvas { display: block; width: 100%; }
     $('token-form').hidden = true;
     $('token-btn').hidden = false;
     S.needToken = false;
+    S.authOk = false;
     schedule(0);
   });
   $('token-btn').addEventListener('click', () => {
@@ -625,8 +675,7 @@ canvas { display: block; width: 100%; }
       S.failures = 0;
       S.lastOk = Date.now();
       applyHealth(h.body);
-)comfyvn_ui"
-    R"comfyvn_ui(      if (!h.body.feature_flag) {
+      if (!h.body.feature_flag) {
         // Disabled: /health only, less and less often (2, 4, 8, then every 10 s).
         S.offRounds++;
         next = Math.min(10000, 1000 * Math.pow(2, Math.min(S.offRounds, 4)));
@@ -660,24 +709,33 @@ canvas { display: block; width: 100%; }
   async function pollData() {
     const jobs = [];
     const tick = S.tick++;
+    if (!S.authOk) {
+      // One probe first: with a token configured and none given, a single
+      // 401 asks for it instead of one per route.
+      const r = await api(S.prof ? '/profiler/budgets' : '/budgets?limit=0');
+      if (r.status !== 401) S.authOk = true;
+    }
     if (S.prof) {
       jobs.push(api('/profiler/dashboard?limit=5&marks=64').then((r) => {
         if (r.body && r.body.ok && r.body.dashboard) onDashboard(r.body.dashboard);
       }));
-      jobs.push(api('/profiler/budgets').then((r) => {
-        S.spanBudgets = (r.body && r.body.ok && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
-      }));
+      if (tick % 2 === 0 || !S.spanBudgetsSeen) {
+        jobs.push(api('/profiler/budgets').then((r) => {
+          S.spanBudgets = (r.body && r.body.ok && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
+          S.spanBudgetsSeen = true;
+        }));
+      }
       jobs.push(api('/profiler/spikes').then((r) => {
         S.spikes = (r.body && r.body.ok && Array.isArray(r.body.spikes)) ? r.body.spikes : [];
       }));
-      if (tick % 2 === 0 || !S.tree) {
+      if (tick % 2 === 1 || !S.tree) {
         jobs.push(api('/profiler/tree?limit=12').then((r) => {
           if (r.body && r.body.ok && r.body.tree) S.tree = r.body.tree;
         }));
       }
     }
-    if (S.bud) {
-      jobs.push(api('/budgets?limit=256').then((r) => {
+    if (S.bud && (tick % 2 === 0 || !S.budgets)) {
+      jobs.push(api('/budgets?limit=100').then((r) => {
         if (r.body && r.body.ok && r.body.budgets) onBudgets(r.body.budgets);
       }));
     }
@@ -778,14 +836,43 @@ canvas { display: block; width: 100%; }
   }
 
   // -------------------------------------------------------------- rendering
-  function renderAll() {
-    const jobs = [renderFrames, renderTop, renderTree, renderSpikes, renderLimits, renderJobs,
-      renderAssets, renderHost, renderSpanBudgets, renderCounters];
-    for (const fn of jobs) {
-      try { fn(); } catch (e) { /* one panel's bad data must not stop the others */ showPanelError(fn.name, e); }
+  // Panels off screen are redrawn every fifth refresh only (their data is
+  // still polled): a long page costs the browser, and so the machine it
+  // shares with the application, little more than what is in view.
+  const onScreen = new Map();   // panel id -> bool; unknown counts as visible
+  const io = typeof IntersectionObserver === 'function' ? new IntersectionObserver((entries) => {
+    let appeared = false;
+    for (const e of entries) {
+      if (e.isIntersecting && onScreen.get(e.target.id) === false) appeared = true;
+      onScreen.set(e.target.id, e.isIntersecting);
     }
-    $('foot-info').textContent = 'polling this adapter about once a second \u00b7 updated ' +
+    if (appeared && S.flag) requestAnimationFrame(() => renderAll(true));
+  }, {rootMargin: '150px'}) : null;
+  if (io) for (const p of document.querySelectorAll('main > .panel')) io.observe(p);
+  const PANELS = [
+    ['p-frames', [renderFrames, drawFrameChart]], ['p-top', [renderTop]], ['p-tree', [renderTree]],
+    ['p-trace', [renderSpikes]], ['p-limits', [renderLimits, renderHost]], ['p-jobs', [renderJobs]],
+    ['p-assets', [renderAssets]], ['p-spanbud', [renderSpanBudgets]], ['p-counters', [renderCounters]],
+  ];
+  let renders = 0;
+  function renderAll(visibleOnly) {
+    const due = !visibleOnly && renders++ % 5 === 0;
+    const canvases = [];
+    for (const [id, fns] of PANELS) {
+      if (onScreen.get(id) === false && !due) continue;
+      for (const fn of fns) {
+        // Canvases last, after every DOM write: one layout at most.
+        if (fn === drawFrameChart) { canvases.push(fn); continue; }
+        try { fn(); } catch (e) { /* one panel's bad data must not stop the others */ showPanelError(fn.name, e); }
+      }
+    }
+    canvases.push(() => drawSparks(onScreen.get('p-counters') !== false || due, onScreen.get('p-limits') !== false || due));
+    for (const fn of canvases) {
+      try { fn(); } catch (e) { showPanelError(fn.name || 'a chart', e); }
+    }
+    const foot = 'polling this adapter about once a second \u00b7 updated ' +
         new Date().toLocaleTimeString() + (S.dash ? ' \u00b7 ' + fint(S.dash.spans_recorded) + ' spans recorded' : '');
+    if ($('foot-info').textContent !== foot) $('foot-info').textContent = foot;
   }
   function showPanelError(name, e) {
     const err = $('error');
@@ -812,8 +899,8 @@ canvas { display: block; width: 100%; }
     const parts = [];
     if (b && isNum(b.max_ms)) parts.push('max ' + fmt(b.max_ms) + ' ms');
     if (b && isNum(b.p95_ms)) parts.push('p95 ' + fmt(b.p95_ms) + ' ms');
-    $('budget-label').textContent = b ? '(frame) budget: ' + parts.join(', ') : 'no (frame) budget';
-    drawFrameChart();
+    const bl = b ? '(frame) budget: ' + parts.join(', ') : 'no (frame) budget';
+    if ($('budget-label').textContent !== bl) $('budget-label').textContent = bl;
     renderMarks();
   }
 
@@ -843,7 +930,7 @@ canvas { display: block; width: 100%; }
     const Y = (v) => h - pad.b - v / ymax * (h - pad.t - pad.b);
     chart.X = X; chart.Y = Y;
     ctx.clearRect(0, 0, w, h);
-    ctx.font = '11px ' + getComputedStyle(document.body).fontFamily;
+    ctx.font = font(11);
     ctx.lineWidth = 1;
     ctx.strokeStyle = '#232932';
     ctx.fillStyle = '#8591a0';
@@ -917,7 +1004,8 @@ canvas { display: block; width: 100%; }
     const t = chart.t0 + (x - chart.pad.l) / (chart.w - chart.pad.l - chart.pad.r) * (chart.t1 - chart.t0);
     let best = null;
     for (const s of S.hist) if (!best || Math.abs(s.t - t) < Math.abs(best.t - t)) best = s;
-    const near = chart.markPx.filter((p) => Math.abs(p.x - x) <= 3).map((p) => p.m);
+)comfyvn_ui"
+    R"comfyvn_ui(    const near = chart.markPx.filter((p) => Math.abs(p.x - x) <= 3).map((p) => p.m);
     const pairs = [];
     if (best) {
       pairs.push(['time', ((best.t - chart.t1).toFixed(0)) + ' s']);
@@ -978,7 +1066,8 @@ canvas { display: block; width: 100%; }
     ], (tr, a) => {
       if (tr.dataset.name !== a.name) tr.dataset.name = a.name;
       if (tr.dataset.category !== a.category) tr.dataset.category = a.category;
-      tr.title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${fmt(a.p50_ms)} \u00b7 p99 ${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB`;
+      const title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${fmt(a.p50_ms)} \u00b7 p99 ${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB`;
+      if (tr.title !== title) tr.title = title;
     });
     for (const th of $('top-time').tHead.rows[0].cells) {
       th.classList.toggle('sorted', th.dataset.k === k);
@@ -991,8 +1080,7 @@ canvas { display: block; width: 100%; }
     if (!th) return;
     const k = th.dataset.k;
     if (S.sortKey === k) S.sortAsc = !S.sortAsc;
-)comfyvn_ui"
-    R"comfyvn_ui(    else { S.sortKey = k; S.sortAsc = k === 'name' || k === 'category'; }
+    else { S.sortKey = k; S.sortAsc = k === 'name' || k === 'category'; }
     renderTop();
   });
   $('cat-filter').addEventListener('change', (e) => { S.catFilter = e.target.value; renderTop(); });
@@ -1006,10 +1094,10 @@ canvas { display: block; width: 100%; }
     if (sum > 0) {
       let a0 = -Math.PI / 2;
       for (const c of list) {
-        const frac = c.total / sum;
+        const frac = Math.round(c.total / sum * 400) / 400;
         const a1 = a0 + frac * 2 * Math.PI;
         const cls = S.catFilter && S.catFilter !== c.name ? ' class="dim"' : '';
-        const title = `<title>${esc(c.name)}: ${fmt(c.total)} ms (${(frac * 100).toFixed(1)}%)</title>`;
+        const title = `<title>${esc(c.name)}: ${(frac * 100).toFixed(1)}%</title>`;
         if (frac > 0.9999) {
           svg += `<path data-cat="${esc(c.name)}"${cls} fill="${catColor(c.name)}" d="M0,-56A56,56 0 1,1 -0.01,-56ZM0,-30A30,30 0 1,0 0.01,-30Z">${title}</path>`;
         } else {
@@ -1025,8 +1113,18 @@ canvas { display: block; width: 100%; }
     }
     const pie = $('cat-pie');
     if (pie._h !== svg) { pie.innerHTML = svg; pie._h = svg; }
-    const leg = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot" style="background:${catColor(c.name)}"></span>${esc(c.name)}</span><b>${fmt(c.total)} ms \u00b7 ${(sum ? c.total / sum * 100 : 0).toFixed(0)}%</b></li>`).join('');
-    if ($('cat-legend')._h !== leg) { $('cat-legend').innerHTML = leg; $('cat-legend')._h = leg; }
+    // The legend's items are rebuilt when the categories change; their numbers in place.
+    const ul = $('cat-legend');
+    const key = list.map((c) => c.name).join('\u0001') + '\u0002' + S.catFilter;
+    if (ul._h !== key) {
+      ul.innerHTML = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot" style="background:${catColor(c.name)}"></span>${esc(c.name)}</span><b></b></li>`).join('');
+      ul._h = key;
+    }
+    list.forEach((c, i) => {
+      const b = ul.children[i] && ul.children[i].lastElementChild;
+      const t = `${fmt(c.total)} ms \u00b7 ${(sum ? c.total / sum * 100 : 0).toFixed(0)}%`;
+      if (b && b.textContent !== t) b.textContent = t;
+    });
   }
   function catClick(e) {
     const el = e.target.closest('[data-cat]');
@@ -1232,7 +1330,8 @@ canvas { display: block; width: 100%; }
       const num = (v) => (isNum(v) ? fmt(v, 1) : '\u2013');
       return `<span class="blk" title="${esc(r)}: in use ${num(x.in_use)} + requested ${num(x.requested)} over the limit ${num(x.limit)}${isNum(x.release_below) ? '; admitted again below ' + num(x.release_below) : ''}">${esc(r)} ${num(x.in_use)} + ${num(x.requested)} &gt; ${num(x.limit)}</span>`;
     };
-    const row = (j, why) => `<div class="job"><span class="id" title="${esc(j.id)} (${esc(j.type)})">${esc(j.id)}</span><span><span class="badge ${esc(j.status)}">${esc(j.status)}</span></span><span class="why">${why}</span></div>`;
+)comfyvn_ui"
+    R"comfyvn_ui(    const row = (j, why) => `<div class="job"><span class="id" title="${esc(j.id)} (${esc(j.type)})">${esc(j.id)}</span><span><span class="badge ${esc(j.status)}">${esc(j.status)}</span></span><span class="why">${why}</span></div>`;
     let html = '<div class="jobs">';
     html += `<h3>Queue <span class="muted">${waiting.length} waiting, in order</span></h3>`;
     html += waiting.length ? waiting.map((j) => row(j,
@@ -1278,11 +1377,30 @@ canvas { display: block; width: 100%; }
     ], (tr, a) => { tr.style.opacity = a.loaded ? '' : '0.5'; });
   }
 
-  function meter(label, value, max, limit, text) {
+  // Host meters: built once, then updated in place.
+  function meterSet(key, label, value, max, limit, text) {
+    const box = $('host-meters');
+    let m = box.querySelector(`[data-meter="${key}"]`);
+    if (!m) {
+      m = document.createElement('div');
+      m.className = 'meter';
+      m.dataset.meter = key;
+      m.innerHTML = `<span>${label}</span><div class="bar"><i></i><u hidden title="limit"></u></div><span class="v"></span>`;
+      box.appendChild(m);
+    }
     const frac = max > 0 && isNum(value) ? value / max : 0;
-    const lim = isNum(limit) && limit > 0 && max > 0 ? `<u style="left:${Math.min(100, limit / max * 100).toFixed(1)}%" title="limit"></u>` : '';
     const cls = isNum(limit) && limit > 0 && value > limit ? 'hot' : frac > 0.85 ? 'warm' : '';
-    return `<div class="meter"><span>${label}</span><div class="bar"><i class="${cls}" style="width:${Math.min(100, frac * 100).toFixed(1)}%"></i>${lim}</div><span class="v">${text}</span></div>`;
+    const i = m.querySelector('i'), u = m.querySelector('u'), v = m.querySelector('.v');
+    const width = Math.min(100, frac * 100).toFixed(1) + '%';
+    if (i.style.width !== width) i.style.width = width;
+    if (i.className !== cls) i.className = cls;
+    const hasLimit = isNum(limit) && limit > 0 && max > 0;
+    if (u.hidden === hasLimit) u.hidden = !hasLimit;
+    if (hasLimit) {
+      const left = Math.min(100, limit / max * 100).toFixed(1) + '%';
+      if (u.style.left !== left) u.style.left = left;
+    }
+    if (v.textContent !== text) v.textContent = text;
   }
   function renderHost() {
     const b = S.budgets;
@@ -1290,23 +1408,19 @@ canvas { display: block; width: 100%; }
     const m = b.metrics, l = b.limits || {};
     const gpus = Array.isArray(m.gpus) ? m.gpus : [];
     const vramTotal = gpus.reduce((s, g) => s + (isNum(g.mem_total) ? g.mem_total : 0), 0);
-    let html = '';
-    html += meter('CPU', m.cpu_percent, 100, l.max_cpu_percent,
+    meterSet('cpu', 'CPU', m.cpu_percent, 100, l.max_cpu_percent,
         `${fmt(m.cpu_percent, 1)}%` + (isNum(l.max_cpu_percent) ? ` / ${fmt(l.max_cpu_percent, 0)}%` : ''));
-    html += meter('RAM', m.mem_used_mb, m.mem_total_mb, l.max_mem_mb,
+    meterSet('ram', 'RAM', m.mem_used_mb, m.mem_total_mb, l.max_mem_mb,
         `${fint(m.mem_used_mb)} / ${fint(m.mem_total_mb)} MB` + (l.max_mem_mb ? ` (limit ${fint(l.max_mem_mb)})` : ''));
-)comfyvn_ui"
-    R"comfyvn_ui(    html += meter('VRAM', m.vram_used_mb, vramTotal || (l.max_vram_mb || 0), l.max_vram_mb,
+    meterSet('vram', 'VRAM', m.vram_used_mb, vramTotal || (l.max_vram_mb || 0), l.max_vram_mb,
         gpus.length ? `${fint(m.vram_used_mb)} / ${fint(vramTotal)} MB` : 'no GPU reported');
-    html += `<div class="muted">process: ${fmt(m.process_cpu_percent, 1)}% CPU \u00b7 ${fmt(m.process_rss_mb, 1)} MB resident \u00b7 ${fint(m.process_threads)} threads` +
+    const proc = `process: ${fmt(m.process_cpu_percent, 1)}% CPU \u00b7 ${fmt(m.process_rss_mb, 1)} MB resident \u00b7 ${fint(m.process_threads)} threads` +
         (isNum(m.cpu_count) ? ` \u00b7 ${fint(m.cpu_count)} CPUs` : '') +
         (m.pressure && isNum(m.pressure.cpu) ? ` \u00b7 CPU pressure ${fmt(m.pressure.cpu, 1)}%` : '') +
-        (m.cgroup ? ` \u00b7 cgroup ${esc(m.cgroup)}` : '') + '</div>';
-    if (gpus.length) html += gpus.map((g) => `<div class="muted">GPU ${esc(g.id)} ${esc(g.name)}: ${fmt(g.util, 0)}% \u00b7 ${fint(g.mem_used)} / ${fint(g.mem_total)} MB${isNum(g.temp_c) ? ' \u00b7 ' + fmt(g.temp_c, 0) + ' \u00b0C' : ''}</div>`).join('');
-    html += '<canvas id="cpu-spark" height="36"></canvas>';
-    const box = $('host');
-    if (box._h !== html) { box.innerHTML = html; box._h = html; }
-    spark($('cpu-spark'), S.cpuHist, '#5aa9ff', 100, 'CPU % over 2 min');
+        (m.cgroup ? ` \u00b7 cgroup ${m.cgroup}` : '');
+    if ($('host-proc').textContent !== proc) $('host-proc').textContent = proc;
+    const g = gpus.map((x) => `<div>GPU ${esc(x.id)} ${esc(x.name)}: ${fmt(x.util, 0)}% \u00b7 ${fint(x.mem_used)} / ${fint(x.mem_total)} MB${isNum(x.temp_c) ? ' \u00b7 ' + fmt(x.temp_c, 0) + ' \u00b0C' : ''}</div>`).join('');
+    if ($('host-gpus')._h !== g) { $('host-gpus').innerHTML = g; $('host-gpus')._h = g; }
   }
 
   function spark(c, pts, color, fixedMax, label) {
@@ -1356,7 +1470,7 @@ canvas { display: block; width: 100%; }
       [[isNum(b.p95_ms) ? 'p95 \u2264 ' + fmt(b.p95_ms) : '', isNum(b.max_ms) ? 'max \u2264 ' + fmt(b.max_ms) : ''].filter(Boolean).join(' \u00b7 ') + ' ms', 'l'],
       [`p95 ${fmt(b.observed_p95_ms)} \u00b7 max ${fmt(b.observed_max_ms)}`, 'l'],
       [fint(b.over_count)],
-      [`<span class="badge ${esc(b.state)}">${esc(b.state)}</span> <span class="muted">${isNum(b.since) ? ago(b.since) : ''}</span>`, 'l'],
+      [`<span class="badge ${esc(b.state)}" title="${isNum(b.since) ? 'since ' + esc(ago(b.since)) : ''}">${esc(b.state)}</span>`, 'l'],
       ['<button type="button" class="btn ghost small" data-remove="1">remove</button>'],
     ], (tr, b) => {
       if (tr.dataset.name !== b.name) tr.dataset.name = b.name;
@@ -1437,10 +1551,22 @@ canvas { display: block; width: 100%; }
     }
     list.forEach((c, i) => {
       const el = box.children[i];
-      el.querySelector('.v').textContent = fmt(c.last);
-      el.querySelector('.s').textContent = `min ${fmt(c.min)} \u00b7 avg ${fmt(c.avg)} \u00b7 max ${fmt(c.max)} \u00b7 ${fint(c.count)} samples`;
-      spark(el.querySelector('canvas'), S.ctrHist.get(c.name), PALETTE[colorIndex(c.name)]);
+      const v = fmt(c.last);
+      const st = `min ${fmt(c.min)} \u00b7 avg ${fmt(c.avg)} \u00b7 max ${fmt(c.max)} \u00b7 ${fint(c.count)} samples`;
+      const ve = el.querySelector('.v'), se = el.querySelector('.s');
+      if (ve.textContent !== v) ve.textContent = v;
+      if (se.textContent !== st) se.textContent = st;
     });
+  }
+  // Canvases last, after every DOM write of a refresh: one layout at most.
+  function drawSparks(counters, host) {
+    if (counters !== false) {
+      for (const el of $('counters').querySelectorAll('.ctr[data-name]')) {
+        const name = el.getAttribute('data-name');
+        spark(el.querySelector('canvas'), S.ctrHist.get(name), PALETTE[colorIndex(name)]);
+      }
+    }
+    if (host !== false && S.cpuHist.length) spark($('cpu-spark'), S.cpuHist, '#5aa9ff', 100, 'CPU % over 2 min');
   }
 
   // Trace view ------------------------------------------------------------------
@@ -1451,89 +1577,127 @@ canvas { display: block; width: 100%; }
   const TV = {
     canvas: $('trace-view'), wrap: $('trace-wrap'),
     data: null, v0: 0, v1: 1, hover: -1, text: '', file: 'comfyvn_trace.json', busy: false,
-    lanes: [], W: 0, H: 0,
+    lanes: [], W: 0, H: 0, fetchMs: -1,
   };
-  const ROW = 16, LANE_HEAD = 18, CTR_H = 26, AXIS_H = 20, MAX_DEPTH = 32;
+  const ROW = 16, LANE_HEAD = 18, CTR_H = 20, AXIS_H = 20, MAX_DEPTH = 32;
 
   function buildTrace(doc) {
     const evs = Array.isArray(doc) ? doc : (doc && Array.isArray(doc.traceEvents) ? doc.traceEvents : []);
     let n = 0;
-    for (let i = 0; i < evs.length; i++) { const e = evs[i]; if (e && e.ph === 'X' && isNum(e.ts)) n++; }
+    for (let i = 0; i < evs.length; i++) { const e = evs[i]; if (e && e.ph === 'X' && typeof e.ts === 'number') n++; }
     const ts = new Float64Array(n), dur = new Float64Array(n), self = new Float64Array(n);
     const nameId = new Int32Array(n), thr = new Int32Array(n), depth = new Uint8Array(n), col = new Uint8Array(n);
-    const names = [], cats = [], nameIdx = new Map();
-    const threads = new Map(), threadNames = new Map();
+    const names = [], cats = [];
+    const byName = new Map();        // name -> {cat, id, more: Map(cat -> id) | null}
+    const threads = [], threadIdx = new Map(), threadNames = new Map();
     const marks = [], counters = new Map();
     let j = 0, t0 = Infinity, t1 = -Infinity;
+    let lastPid, lastTid, lastTh = -1;
+    // One pass over the events; no string is built per span (100,000 of them
+    // would keep the garbage collector busy for longer than the drawing).
     for (let i = 0; i < evs.length; i++) {
       const e = evs[i];
       if (!e) continue;
-      if (e.ph === 'X' && isNum(e.ts)) {
-        const tk = e.pid + ':' + e.tid;
-        let th = threads.get(tk);
-        if (!th) { th = {key: tk, pid: e.pid, tid: e.tid, id: threads.size, idx: []}; threads.set(tk, th); }
-        const nk = e.name + '\u0001' + (e.cat || '');
-        let id = nameIdx.get(nk);
-        if (id === undefined) { id = names.length; names.push(String(e.name)); cats.push(e.cat || ''); nameIdx.set(nk, id); }
-        ts[j] = e.ts;
-        dur[j] = isNum(e.dur) && e.dur > 0 ? e.dur : 0;
+      const ph = e.ph;
+      if (ph === 'X' && typeof e.ts === 'number') {
+        const t = e.ts;
+        if (!(t === t) || t === Infinity || t === -Infinity) continue;
+        let th;
+        if (lastTh >= 0 && e.tid === lastTid && e.pid === lastPid) th = lastTh;
+        else {
+          const tk = e.pid + ':' + e.tid;
+          th = threadIdx.get(tk);
+          if (th === undefined) { th = threads.length; threads.push({key: tk, pid: e.pid, tid: e.tid, count: 0}); threadIdx.set(tk, th); }
+          lastTh = th; lastPid = e.pid; lastTid = e.tid;
+        }
+        const cat = e.cat || '';
+        let rec = byName.get(e.name), id;
+        if (rec && rec.cat === cat) id = rec.id;
+        else {
+          if (rec && rec.more && rec.more.has(cat)) id = rec.more.get(cat);
+          else {
+            id = names.length;
+            names.push(String(e.name));
+            cats.push(cat);
+            if (!rec) byName.set(e.name, {cat, id, more: null});
+            else { if (!rec.more) rec.more = new Map(); rec.more.set(cat, id); }
+          }
+        }
+        const d = e.dur;
+        ts[j] = t;
+        dur[j] = typeof d === 'number' && d > 0 && d !== Infinity ? d : 0;
         self[j] = dur[j];
         nameId[j] = id;
-        thr[j] = th.id;
-        th.idx.push(j);
-        if (e.ts < t0) t0 = e.ts;
-        if (e.ts + dur[j] > t1) t1 = e.ts + dur[j];
+        thr[j] = th;
+        threads[th].count++;
+        if (t < t0) t0 = t;
+        if (t + dur[j] > t1) t1 = t + dur[j];
         j++;
-      } else if (e.ph === 'M' && e.name === 'thread_name' && e.args) {
-        threadNames.set(e.pid + ':' + e.tid, String(e.args.name));
-      } else if ((e.ph === 'i' || e.ph === 'I' || e.ph === 'R') && isNum(e.ts)) {
+      } else if (ph === 'M') {
+        if (e.name === 'thread_name' && e.args) threadNames.set(e.pid + ':' + e.tid, String(e.args.name));
+      } else if ((ph === 'i' || ph === 'I' || ph === 'R') && isNum(e.ts)) {
         marks.push({ts: e.ts, name: String(e.name), cat: e.cat || ''});
-      } else if (e.ph === 'C' && isNum(e.ts) && e.args) {
+      } else if (ph === 'C' && isNum(e.ts) && e.args) {
         const keys = Object.keys(e.args);
         for (const k of keys) {
           const v = e.args[k];
-          if (!isNum(v)) continue;
+)comfyvn_ui"
+    R"comfyvn_ui(          if (!isNum(v)) continue;
           const cn = keys.length > 1 ? e.name + '.' + k : String(e.name);
-          if (!counters.has(cn)) counters.set(cn, []);
-          counters.get(cn).push({ts: e.ts, v});
+          let list = counters.get(cn);
+          if (!list) { list = []; counters.set(cn, list); }
+          list.push({ts: e.ts, v});
         }
       }
     }
-    const nameCol = names.map((s) => colorIndex(s));
+    if (j < n) n = j;
+    const nameCol = names.map((x) => colorIndex(x));
     for (let i = 0; i < n; i++) col[i] = nameCol[nameId[i]];
-    // Per thread: start order (parents first on ties), depth by a stack of
-    // open spans, levels of non-overlapping spans, self time.
+    // Spans of each thread, in file order.
+    const perThread = threads.map((th) => new Int32Array(th.count));
+    const fill = new Int32Array(threads.length);
+    for (let i = 0; i < n; i++) { const th = thr[i]; perThread[th][fill[th]++] = i; }
+    // Per thread: start order (parents first on ties), depth from a stack of
+    // open spans, self time, then levels of non-overlapping spans as typed
+    // arrays (starts and ends ascending, for binary search while drawing).
     const lanes = [];
     let maxDepthSeen = 0;
-    for (const th of threads.values()) {
-      const idx = th.idx;
+    const stack = new Int32Array(256);
+    for (let ti = 0; ti < threads.length; ti++) {
+      const th = threads[ti];
+      let idx = perThread[ti];
       let sorted = true;
       for (let k = 1; k < idx.length; k++) {
         const a = idx[k - 1], b = idx[k];
         if (ts[a] > ts[b] || (ts[a] === ts[b] && dur[a] < dur[b])) { sorted = false; break; }
       }
-      if (!sorted) idx.sort((a, b) => ts[a] - ts[b] || dur[b] - dur[a]);
-      const stack = [];
-      const levels = [];
+      if (!sorted) idx = Int32Array.from(Array.from(idx).sort((a, b) => ts[a] - ts[b] || dur[b] - dur[a]));
+      const cnt = new Int32Array(MAX_DEPTH);
+      let top = 0;
       for (let k = 0; k < idx.length; k++) {
         const s = idx[k];
         const st = ts[s];
-        while (stack.length && ts[stack[stack.length - 1]] + dur[stack[stack.length - 1]] <= st + 1e-6) stack.pop();
-        if (stack.length) self[stack[stack.length - 1]] -= dur[s];
-        const d = Math.min(stack.length, 255);
-        depth[s] = d;
-        stack.push(s);
-        if (d < MAX_DEPTH) {
-          if (!levels[d]) levels[d] = [];
-          levels[d].push(s);
-        }
-        if (d > maxDepthSeen) maxDepthSeen = d;
+        while (top > 0 && ts[stack[top - 1]] + dur[stack[top - 1]] <= st + 1e-6) top--;
+        if (top > 0) self[stack[top - 1]] -= dur[s];
+        depth[s] = top;
+        if (top < MAX_DEPTH) cnt[top]++;
+        if (top > maxDepthSeen) maxDepthSeen = top;
+        if (top < 255) stack[top++] = s;
+      }
+      let nl = 0;
+      while (nl < MAX_DEPTH && cnt[nl] > 0) nl++;
+      const levels = [], ends = [], at = new Int32Array(nl);
+      for (let d = 0; d < nl; d++) { levels.push(new Int32Array(cnt[d])); ends.push(new Float64Array(cnt[d])); }
+      for (let k = 0; k < idx.length; k++) {
+        const s = idx[k];
+        const d = depth[s];
+        if (d >= nl) continue;
+        const p = at[d]++;
+        levels[d][p] = s;
+        ends[d][p] = ts[s] + dur[s];
       }
       const name = threadNames.get(th.key) || ('thread ' + th.tid);
-      lanes.push({name, tid: th.tid, pid: th.pid, count: idx.length,
-        levels: levels.map((l) => Int32Array.from(l)),
-        ends: levels.map((l) => { const a = new Float64Array(l.length); for (let k = 0; k < l.length; k++) a[k] = ts[l[k]] + dur[l[k]]; return a; }),
-        truncated: levels.length >= MAX_DEPTH});
+      lanes.push({name, tid: th.tid, pid: th.pid, count: idx.length, levels, ends, truncated: maxDepthSeen >= MAX_DEPTH});
     }
     lanes.sort((a, b) => (a.pid - b.pid) || (a.tid - b.tid));
     const ctrs = Array.from(counters.entries()).map(([name, pts]) => {
@@ -1586,7 +1750,7 @@ canvas { display: block; width: 100%; }
     const v0 = TV.v0, v1 = TV.v1;
     const k = w / (v1 - v0);
     const X = (t) => (t - v0) * k;
-    ctx.font = '11px ' + getComputedStyle(document.body).fontFamily;
+    ctx.font = font(11);
     ctx.textBaseline = 'middle';
     // Axis: milliseconds from the first event.
     const stepUs = niceStep((v1 - v0), Math.max(2, Math.floor(w / 110)));
@@ -1623,7 +1787,7 @@ canvas { display: block; width: 100%; }
       ctx.stroke();
       ctx.fillStyle = '#8591a0';
       ctx.textAlign = 'left';
-      ctx.fillText(`${cn.name}  ${fmt(cn.lo)}\u2013${fmt(cn.hi)}`, 4, y0 + 8);
+      ctx.fillText(`${cn.name}  ${fmt(cn.lo)}\u2013${fmt(cn.hi)}`, 4, y0 + 7);
     });
     // Thread lanes.
     const buckets = PALETTE.map(() => []);
@@ -1651,8 +1815,7 @@ canvas { display: block; width: 100%; }
           if (x1 - x0 < 2) {
             if (runS >= 0 && x0 <= runE + 1) { if (x1 > runE) runE = x1; continue; }
             if (runS >= 0) buckets[runC].push(runS, y, Math.max(1, runE - runS));
-)comfyvn_ui"
-    R"comfyvn_ui(            runS = x0; runE = Math.max(x1, x0 + 1); runC = col[s];
+            runS = x0; runE = Math.max(x1, x0 + 1); runC = col[s];
             continue;
           }
           if (runS >= 0) { buckets[runC].push(runS, y, Math.max(1, runE - runS)); runS = -1; }
@@ -1746,10 +1909,20 @@ canvas { display: block; width: 100%; }
     if (isCapture) btn.textContent = 'Capturing\u2026';
     setTraceInfo(isCapture ? 'capturing one second of spans\u2026' : 'loading ' + label + '\u2026');
     try {
+      const tf = performance.now();
       const r = await request(path);
+      TV.fetchMs = performance.now() - tf;
       if (r.status !== 200) {
         let d = 'HTTP ' + r.status;
         try { const b = JSON.parse(r.text); if (b && b.detail) d = b.detail; } catch (e) { /* not JSON */ }
+        if (r.status === 404 && !isCapture) {
+          // Spikes are a bounded list: this one was dropped for newer ones.
+          setTraceInfo(label + ' is gone: the adapter keeps only the newest spikes. Pick a newer one.');
+          S.spikes = (S.spikes || []).filter((x) => '/profiler/spikes?id=' + x.id !== path);
+          S.selectedSpike = null;
+          renderSpikes();
+          return;
+        }
         setTraceInfo((r.status === 409 ? 'another capture is running: ' : 'no trace: ') + d);
         return;
       }
@@ -1787,6 +1960,8 @@ canvas { display: block; width: 100%; }
     c.dataset.layoutMs = (tC - tB).toFixed(1);
     c.dataset.drawMs = (tD - tC).toFixed(1);
     c.dataset.totalMs = (tD - tA).toFixed(1);
+    c.dataset.fetchMs = TV.fetchMs >= 0 ? TV.fetchMs.toFixed(1) : '';
+    TV.fetchMs = -1;
     $('trace-download').disabled = false;
     const o = D.other;
     setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}, ` +
@@ -1876,7 +2051,8 @@ canvas { display: block; width: 100%; }
     if (s !== TV.hover) { TV.hover = s; TV.hoverLane = hit ? hit.lane : null; requestDraw(); }
     if (!hit) { hideTip(); return; }
     const D = TV.data;
-    showTip(`<b>${esc(D.names[D.nameId[s]])}</b> <span class="muted">${esc(D.cats[D.nameId[s]])}</span>` + rowsHtml([
+)comfyvn_ui"
+    R"comfyvn_ui(    showTip(`<b>${esc(D.names[D.nameId[s]])}</b> <span class="muted">${esc(D.cats[D.nameId[s]])}</span>` + rowsHtml([
       ['duration', fmt(D.dur[s] / 1000, 3) + ' ms'],
       ['self', fmt(Math.max(0, D.self[s]) / 1000, 3) + ' ms'],
       ['start', '+' + fmt((D.ts[s] - D.t0) / 1000, 3) + ' ms'],
@@ -1905,15 +2081,14 @@ canvas { display: block; width: 100%; }
       schedule(0);
     }
   });
-  let resizeTimer = 0;
+  function redrawCanvases() {
+    drawFrameChart();
+    if (TV.data) drawTrace();
+    drawSparks();
+  }
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => {
-      drawFrameChart();
-      if (TV.data) drawTrace();
-      renderCounters();
-      renderHost();
-    }, 100);
+    resizeTimer = setTimeout(redrawCanvases, 100);
   });
 
   // For the benchmark and tests: draw a trace given as text, without a request.
@@ -1921,6 +2096,16 @@ canvas { display: block; width: 100%; }
   window.comfyvnPerfDashboard = {
     showTrace: (text, label) => showTrace(text, label || 'file', 'trace.json'),
     state: S,
+    // Synchronous redraw of the trace view at a view given as fractions of the trace; its time in ms.
+    drawAt: (f0, f1) => {
+      const D = TV.data;
+      if (!D) return null;
+      TV.v0 = D.t0 + (D.t1 - D.t0) * f0;
+      TV.v1 = D.t0 + (D.t1 - D.t0) * f1;
+      const t = performance.now();
+      drawTrace();
+      return performance.now() - t;
+    },
     pointOfWidestSpan: () => {
       const D = TV.data;
       if (!D) return null;
@@ -1945,6 +2130,11 @@ canvas { display: block; width: 100%; }
 </body>
 </html>
 )comfyvn_ui";
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 }  // namespace detail
 
 inline constexpr std::string_view kDashboardHtml{detail::kDashboardHtmlBytes,

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Builds the dashboard page (GET /api/perf/ui) from ui/ and writes it into the
+SDK as a C++ header, include/comfyvn_perf/http/ui_page.hpp.
+
+    tools/gen_ui_header.py                      rewrite the checked-in header (when it changed)
+    tools/gen_ui_header.py --output FILE        write the header elsewhere (the Meson custom_target)
+    tools/gen_ui_header.py --check              exit 1 when the checked-in header is stale
+    tools/gen_ui_header.py --compare BUILT FILE exit 1 when two headers differ (the Meson test)
+    tools/gen_ui_header.py --html FILE|-        write the inlined page itself (benchmarks, tests)
+    tools/gen_ui_header.py --weight             print the page weight; exit 1 over the limit
+
+ui/index.html names its stylesheet and script with
+`<link rel="stylesheet" href="style.css">` and `<script src="app.js"></script>`;
+both are inlined. The page must be ASCII, reference no external URL (no
+http(s)://, no protocol-relative //, no CSS url() or @import, no src/href but
+"data:" and "#"), stay within --max-bytes (default 200 KB) and never contain
+the raw-string terminator. The header holds the page as adjacent raw string
+literals of at most 16,000 bytes each (MSVC refuses a single literal over
+16,380 bytes), so `kDashboardHtml` stays a `std::string_view` usable at compile
+time. Python 3 standard library only.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_UI = os.path.join(ROOT, "ui")
+DEFAULT_HEADER = os.path.join(ROOT, "include", "comfyvn_perf", "http", "ui_page.hpp")
+REGENERATE = "python3 tools/gen_ui_header.py"
+MAX_BYTES = 200 * 1024
+CHUNK = 16000
+CSS_TAG = '<link rel="stylesheet" href="style.css">'
+JS_TAG = '<script src="app.js"></script>'
+
+
+class UiError(Exception):
+    pass
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UiError(f"cannot read {path}: {e.strerror}")
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise UiError(f"{path}:{line}: non-ASCII byte 0x{data[e.start]:02x}; "
+                      "use an HTML entity or a \\u escape")
+    if "\r" in text:
+        raise UiError(f"{path}: carriage return found; use LF line endings")
+    return text
+
+
+def line_of(text, pos):
+    return text.count("\n", 0, pos) + 1
+
+
+def build_html(ui_dir):
+    """The page with style.css and app.js inlined, checked."""
+    html = read(os.path.join(ui_dir, "index.html"))
+    css = read(os.path.join(ui_dir, "style.css"))
+    js = read(os.path.join(ui_dir, "app.js"))
+    for tag, name in ((CSS_TAG, "stylesheet"), (JS_TAG, "script")):
+        n = html.count(tag)
+        if n != 1:
+            raise UiError(f"ui/index.html must hold `{tag}` exactly once (the {name} to inline); found {n}")
+    if re.search(r"</style", css, re.I):
+        raise UiError("ui/style.css contains `</style`: it would end the inlined <style> early")
+    if re.search(r"</script|<!--", js, re.I):
+        raise UiError("ui/app.js contains `</script` or `<!--`: write them as '<' + '/script' instead")
+    page = html.replace(CSS_TAG, "<style>\n" + css.rstrip("\n") + "\n</style>")
+    page = page.replace(JS_TAG, "<script>\n" + js.rstrip("\n") + "\n</script>")
+    check_self_contained(page, html.replace(CSS_TAG, "").replace(JS_TAG, ""), css)
+    return page
+
+
+def check_self_contained(page, markup, css):
+    """No URL that leaves the page's own origin, nor any fetched resource."""
+    problems = []
+    for m in re.finditer(r"\b(?:https?|wss?|ftp)://|//[A-Za-z0-9-]+\.[A-Za-z0-9.-]+/", page, re.I):
+        # '//' starts JS comments; a host-looking path after it does not.
+        problems.append((m.start(), f"external URL `{page[m.start():m.start() + 40]}`"))
+    # Markup only: the script sets a.href to blob: URLs of its own downloads.
+    for m in re.finditer(r"\s(?:src|href|action|poster|srcset|formaction)\s*=\s*[\"']?([^\"'\s>]*)", markup, re.I):
+        v = m.group(1)
+        if not (v.startswith("data:") or v.startswith("#")):
+            problems.append((page.find(m.group(0).strip()), f"attribute `{m.group(0).strip()}` loads a resource"))
+    for m in re.finditer(r"url\s*\(|@import", css, re.I):
+        problems.append((page.find(m.group(0)), f"`{m.group(0)}` in style.css fetches a resource"))
+    if problems:
+        pos, what = problems[0]
+        raise UiError(f"the page must be self-contained: line {line_of(page, pos)} of the inlined page: {what}"
+                      + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+
+
+def chunks(page, size=CHUNK):
+    """Pieces of at most `size` bytes, cut after a newline where one is near."""
+    out, i = [], 0
+    while i < len(page):
+        end = min(len(page), i + size)
+        if end < len(page):
+            nl = page.rfind("\n", i, end)
+            if nl > i + size // 2:
+                end = nl + 1
+        out.append(page[i:end])
+        i = end
+    return out
+
+
+def pick_delimiter(page):
+    for d in ["comfyvn_ui"] + [f"comfyvn_ui{i}" for i in range(1, 100)]:
+        if ")" + d + '"' not in page:
+            return d
+    raise UiError("no raw-string delimiter fits the page")
+
+
+def render_header(page):
+    d = pick_delimiter(page)
+    parts = chunks(page)
+    literals = "\n".join(f'    R"{d}({p}){d}"' for p in parts)
+    return f"""// comfyvn_perf \u2014 the dashboard page served at GET /api/perf/ui.
+// Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
+// `{REGENERATE}` (the unit test `ui_header` fails while this file is stale).
+// {len(page)} bytes of HTML, CSS and JavaScript in {len(parts)} raw literals of at most {CHUNK} bytes
+// (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
+#pragma once
+
+#include <string_view>
+
+namespace comfyvn::perf::http {{
+
+namespace detail {{
+// Longer than the 65,536 characters the standard asks every compiler to
+// accept in one literal; GCC, Clang and MSVC (since VS 2022 17.0) take it.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Woverlength-strings"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+#endif
+inline constexpr char kDashboardHtmlBytes[] =
+{literals};
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}}  // namespace detail
+
+inline constexpr std::string_view kDashboardHtml{{detail::kDashboardHtmlBytes,
+                                                 sizeof(detail::kDashboardHtmlBytes) - 1}};
+
+}}  // namespace comfyvn::perf::http
+"""
+
+
+def first_difference(a, b):
+    al, bl = a.splitlines(), b.splitlines()
+    for i, (x, y) in enumerate(zip(al, bl)):
+        if x != y:
+            return i + 1
+    return min(len(al), len(bl)) + 1
+
+
+def write_if_changed(path, text):
+    try:
+        with open(path, "r", encoding="utf-8", newline="") as f:
+            if f.read() == text:
+                return False
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def read_header(path):
+    try:
+        with open(path, "r", encoding="utf-8", newline="") as f:
+            return f.read()
+    except OSError as e:
+        return None if e.errno == 2 else ""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ui", default=DEFAULT_UI, help="folder of index.html, style.css, app.js")
+    ap.add_argument("--output", help="header to write (default: the checked-in one)")
+    ap.add_argument("--html", help="write the inlined page to this file ('-': stdout) instead of a header")
+    ap.add_argument("--check", nargs="?", const=DEFAULT_HEADER, metavar="HEADER",
+                    help="exit 1 when HEADER (default: the checked-in one) differs from what ui/ makes")
+    ap.add_argument("--compare", nargs=2, metavar=("BUILT", "CHECKED_IN"),
+                    help="exit 1 when the two headers differ")
+    ap.add_argument("--weight", action="store_true", help="print the page weight; exit 1 over --max-bytes")
+    ap.add_argument("--max-bytes", type=int, default=MAX_BYTES)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+
+    if a.compare:
+        built, checked = (read_header(p) for p in a.compare)
+        if built is None or built == "":
+            print(f"FAIL: cannot read the generated header {a.compare[0]}")
+            return 1
+        if checked != built:
+            where = "missing" if checked is None else f"differs from ui/ (first at line {first_difference(built, checked or '')})"
+            print(f"FAIL: {a.compare[1]} {where}.\nRegenerate it: {REGENERATE}")
+            return 1
+        print(f"ok: {a.compare[1]} matches ui/")
+        return 0
+
+    try:
+        page = build_html(a.ui)
+    except UiError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 2
+    size = len(page.encode("ascii"))
+    over = size > a.max_bytes
+    if a.weight:
+        print(f"page weight: {size} bytes (limit {a.max_bytes})")
+        return 1 if over else 0
+    if over:
+        print(f"FAIL: the page is {size} bytes, over the {a.max_bytes}-byte limit", file=sys.stderr)
+        return 2
+    if a.html:
+        if a.html == "-":
+            sys.stdout.write(page)
+        else:
+            write_if_changed(a.html, page)
+        return 0
+    header = render_header(page)
+    if a.check:
+        current = read_header(a.check)
+        if current != header:
+            where = "missing" if current is None else f"stale (first difference at line {first_difference(header, current or '')})"
+            print(f"FAIL: {a.check} is {where}.\nRegenerate it: {REGENERATE}")
+            return 1
+        if not a.quiet:
+            print(f"ok: {a.check} matches ui/ ({size} bytes)")
+        return 0
+    out = a.output or DEFAULT_HEADER
+    changed = write_if_changed(out, header)
+    if not a.quiet:
+        print(f"{os.path.relpath(out)}: {'written' if changed else 'unchanged'} "
+              f"({size} bytes of page, {len(chunks(page))} literals)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
