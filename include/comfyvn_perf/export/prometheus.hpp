@@ -190,8 +190,11 @@ inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profile
   w.sample("comfyvn_perf_marks_total", static_cast<double>(snap.counters.marks_recorded));
   const std::vector<CounterSeries> series = profiler.counters();
   if (!series.empty()) {
-    w.begin("comfyvn_perf_counter", "gauge", "The latest sample of each PERF_COUNTER series.");
-    for (const auto& c : series) w.sample("comfyvn_perf_counter", {{"name", c.name}}, c.last);
+    // Not "comfyvn_perf_counter": promtool (2.42, Debian 12) refuses any
+    // metric name ending in "_counter" ("should not include type"), and the
+    // exposition must pass it clean (docs/exporting.md).
+    w.begin("comfyvn_perf_counters", "gauge", "The latest sample of each PERF_COUNTER series.");
+    for (const auto& c : series) w.sample("comfyvn_perf_counters", {{"name", c.name}}, c.last);
   }
   const std::vector<SpanBudgetState> budgets = profiler.span_budgets();
   w.begin("comfyvn_perf_span_budget_exceeded_total", "counter",
