@@ -528,6 +528,13 @@ TEST_CASE("GET /profiler/trace: seconds 0.1-30 else 422; 403 while the profiler 
     CHECK(std::string(json::parse(r.body).at("detail").as_string()) ==
           "seconds must be a number from 0.1 to 30");
   }
+  // An adapter may allow shorter captures only.
+  phttp::Options short_captures;
+  short_captures.max_trace_seconds = 1;
+  const phttp::Reply too_long = get("/api/perf/profiler/trace?seconds=2", short_captures);
+  CHECK(too_long.status == phttp::StatusCode::unprocessable_entity);
+  CHECK(std::string(json::parse(too_long.body).at("detail").as_string()) ==
+        "seconds must be a number from 0.1 to 1");
   const phttp::Reply r = get("/api/perf/profiler/trace?seconds=0.1");
   REQUIRE(r.status == phttp::StatusCode::ok);
   CHECK(r.content_type.empty());  // application/json

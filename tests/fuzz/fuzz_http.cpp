@@ -19,15 +19,23 @@ namespace {
 namespace bhttp = boost::beast::http;
 namespace phttp = comfyvn::perf::http;
 
+// Trace captures block for their `seconds`: keep them at the shortest so
+// that no input runs into the fuzzer's per-input timeout.
+phttp::Options fuzz_options() {
+  phttp::Options o;
+  o.max_trace_seconds = phttp::kMinTraceSeconds;
+  return o;
+}
+
 const phttp::RequestHandler& open_handler() {
-  static const phttp::RequestHandler h{phttp::Options{}};
+  static const phttp::RequestHandler h{fuzz_options()};
   return h;
 }
 
 // Same routes behind a token, so the authentication path is fuzzed too.
 const phttp::RequestHandler& token_handler() {
   static const phttp::RequestHandler h{[] {
-    phttp::Options o;
+    phttp::Options o = fuzz_options();
     o.token = "fuzz-token";
     return o;
   }()};
@@ -44,6 +52,20 @@ void check_response(const phttp::Response& res, bool head) {
   require(status < 500 || status == 505);
   if (head || status == 204) {
     require(res.body().empty());
+    return;
+  }
+  // The routes that serve another format: the Prometheus text, the page,
+  // and traces (JSON without the envelope). Errors always use the envelope.
+  const std::string_view type(res[bhttp::field::content_type].data(),
+                              res[bhttp::field::content_type].size());
+  if (status == 200 && type.rfind("text/", 0) == 0) {
+    require(!res.body().empty());
+    return;
+  }
+  if (status == 200 && res.body().rfind("{\"traceEvents\":", 0) == 0) {
+    boost::system::error_code tec;
+    const boost::json::value t = boost::json::parse(res.body(), tec);
+    require(!tec && t.is_object() && t.get_object().contains("otherData"));
     return;
   }
   boost::system::error_code ec;

@@ -568,8 +568,10 @@ inline Reply raw_reply(Action action, const RouteContext& c) {
     reply.body = std::move(*trace);
     return reply;
   }
-  const double seconds =
-      parse_decimal(c.query, "seconds", kDefaultTraceSeconds, kMinTraceSeconds, kMaxTraceSeconds);
+  const double longest = std::max(kMinTraceSeconds,
+                                  std::min(kMaxTraceSeconds, c.options.max_trace_seconds));
+  const double seconds = parse_decimal(c.query, "seconds", std::min(kDefaultTraceSeconds, longest),
+                                       kMinTraceSeconds, longest);
   try {
     reply.body = c.profiler().capture_trace_text(
         std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5)),

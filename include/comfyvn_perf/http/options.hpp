@@ -84,6 +84,10 @@ struct Options {
   // The trace is not subject to max_response_bytes: this bounds it instead,
   // at about 100 bytes of JSON a span.
   std::size_t max_trace_spans = 2'000'000;
+  // Longest capture GET /profiler/trace accepts, in seconds (at most
+  // kMaxTraceSeconds); longer answers 422. The default capture is shortened
+  // to fit.
+  double max_trace_seconds = kMaxTraceSeconds;
 };
 
 }  // namespace comfyvn::perf::http
