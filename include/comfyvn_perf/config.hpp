@@ -12,6 +12,15 @@
 #define COMFYVN_PERF_VERSION_MINOR 1
 #define COMFYVN_PERF_VERSION_PATCH 0
 
+// COMFYVN_PERF_IMPLEMENTATION: define it before the first comfyvn_perf include
+// in exactly one file of a program (stb and doctest work the same way). That
+// file compiles the SDK's definitions: the registry, the collector, the
+// profiler, the budget manager, the flags, the hooks and, when it includes
+// <comfyvn_perf/http.hpp>, the HTTP adapter. Every other file sees only
+// declarations and compiles in a fraction of the time. A single-file program
+// defines it in its one file. Still header-only: no library to build or link.
+// Every file of a program must see the same values of the knobs below.
+
 // 1 = instrumentation compiled in (default); 0 = every PERF_* macro is empty and
 // does not evaluate its arguments.
 #ifndef COMFYVN_PERF_ENABLED
