@@ -1,6 +1,8 @@
 // BudgetManager costs: one job's whole life, and re-evaluating a long queue
 // of delayed jobs (on demand with its transitions, and as the sampler's pass).
 // Metrics come from a fixed provider so /proc reads are not measured.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/budget.hpp>
 
 #include <benchmark/benchmark.h>

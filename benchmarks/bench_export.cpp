@@ -15,6 +15,8 @@
 // --check: a missed goal fails the process. --write-expositions: writes
 // ours.prom (and prometheus-cpp.prom, bridge.prom) for `promtool check
 // metrics`, then exits.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/perf.hpp>
 
 #include <benchmark/benchmark.h>

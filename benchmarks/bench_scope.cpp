@@ -1,5 +1,7 @@
 // The cost of one PERF_SCOPE against its floor (two timestamp reads), the
 // runtime-disabled switch, and the memory bound when nobody reads.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/profiler.hpp>
 
 #include <unistd.h>

@@ -11,7 +11,14 @@
 //
 //   http_target --mode serve --seconds 60 [--port 0] [--threads 2]
 //   http_target --mode frames --phases 8 --phase-seconds 5 [--poll-hz 10]
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/http.hpp>
+
+#include <boost/asio/io_context.hpp>  // io_context
+#include <boost/asio/ip/tcp.hpp>      // sockets, make_address
+#include <boost/beast/core.hpp>       // tcp_stream, flat_buffer
+#include <boost/beast/http.hpp>       // read, write, parsers
 
 #include <algorithm>  // sort
 #include <atomic>     // poller switch

@@ -1,4 +1,6 @@
 // 01-scope: instrument a function with PERF_SCOPE and print the dashboard.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

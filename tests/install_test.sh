@@ -18,6 +18,15 @@ test -f "$work/root$prefix/include/comfyvn_perf/perf.hpp" || { echo "headers not
 # Point pkg-config at the staged tree (the .pc names the final prefix).
 export PKG_CONFIG_PATH="$pcdir"
 export PKG_CONFIG_SYSROOT_DIR="$work/root"
+# Two files, as in a real program: impl.cpp compiles the SDK's definitions
+# (COMFYVN_PERF_IMPLEMENTATION), consumer.cpp sees only declarations.
+cat > "$work/impl.cpp" <<'CPP'
+#define COMFYVN_PERF_IMPLEMENTATION
+#include <comfyvn_perf/perf.hpp>
+#if __has_include(<comfyvn_perf/http.hpp>)
+#include <comfyvn_perf/http.hpp>
+#endif
+CPP
 cat > "$work/consumer.cpp" <<'CPP'
 #include <comfyvn_perf/perf.hpp>
 #if __has_include(<comfyvn_perf/http.hpp>)
@@ -34,7 +43,8 @@ int main() {
 }
 CPP
 # shellcheck disable=SC2046
-c++ -std=c++17 "$work/consumer.cpp" -o "$work/consumer" $(pkg-config --cflags --libs comfyvn_perf)
+c++ -std=c++17 "$work/consumer.cpp" "$work/impl.cpp" -o "$work/consumer" \
+  $(pkg-config --cflags --libs comfyvn_perf)
 "$work/consumer" >/dev/null
 echo "installed headers + comfyvn_perf.pc build and run a consumer"
 
@@ -55,14 +65,14 @@ cfg=$(find "$work/root" -name comfyvn_perfConfig.cmake -printf '%h\n' | head -n1
 test -n "$cfg" || { echo "comfyvn_perfConfig.cmake was not installed"; exit 1; }
 test -f "$cfg/comfyvn_perfConfigVersion.cmake" || { echo "no comfyvn_perfConfigVersion.cmake"; exit 1; }
 mkdir "$work/cmake-consumer"
-cp "$work/consumer.cpp" "$work/cmake-consumer/consumer.cpp"
+cp "$work/consumer.cpp" "$work/impl.cpp" "$work/cmake-consumer/"
 cat > "$work/cmake-consumer/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.16)
 project(consumer CXX)
 find_package(comfyvn_perf 0.1 CONFIG REQUIRED)
 # The host differs from the game only in how it links: one object file for
 # both, rather than compiling the SDK's headers a third time.
-add_library(consumer OBJECT consumer.cpp)
+add_library(consumer OBJECT consumer.cpp impl.cpp)
 target_link_libraries(consumer PRIVATE comfyvn_perf::comfyvn_perf)
 add_executable(game $<TARGET_OBJECTS:consumer>)
 target_link_libraries(game PRIVATE comfyvn_perf::comfyvn_perf)

@@ -13,6 +13,8 @@
 // COMFYVN_CONFIG names one, so the installed program checks any tree from
 // anywhere. Prints one JSON report {ts, profile, base, pass, flags, routes,
 // files, notes} and exits 0 on pass, 2 on fail; --help prints the usage.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/http.hpp>
 #include <comfyvn_perf/os/time.hpp>
 

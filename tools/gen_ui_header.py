@@ -16,8 +16,10 @@ http(s)://, no protocol-relative //, no CSS url() or @import, no src/href but
 "data:" and "#"), stay within --max-bytes (default 200 KB) and never contain
 the raw-string terminator. The header holds the page as adjacent raw string
 literals of at most 16,000 bytes each (MSVC refuses a single literal over
-16,380 bytes), so `kDashboardHtml` stays a `std::string_view` usable at compile
-time. Python 3 standard library only.
+16,380 bytes). They sit in the header's implementation section, compiled once
+per program (COMFYVN_PERF_IMPLEMENTATION); every other file sees only the
+declaration of `kDashboardHtml`, a `std::string_view`. Python 3 standard
+library only.
 """
 
 import argparse
@@ -128,10 +130,21 @@ def render_header(page):
 // `{REGENERATE}` (the unit test `ui_header` fails while this file is stale).
 // {len(page)} bytes of HTML, CSS and JavaScript in {len(parts)} raw literals of at most {CHUNK} bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
+// Only the implementation section holds them: one file per program parses them.
 #pragma once
 
-#include <string_view>
+#include <string_view>  // kDashboardHtml
 
+namespace comfyvn::perf::http {{
+
+// The page, one self-contained HTML document. Defined in the implementation
+// section (config.hpp, COMFYVN_PERF_IMPLEMENTATION).
+extern const std::string_view kDashboardHtml;
+
+}}  // namespace comfyvn::perf::http
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 namespace comfyvn::perf::http {{
 
 namespace detail {{
@@ -144,7 +157,7 @@ namespace detail {{
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
 #endif
-inline constexpr char kDashboardHtmlBytes[] =
+constexpr char kDashboardHtmlBytes[] =
 {literals};
 #if defined(__clang__)
 #pragma clang diagnostic pop
@@ -153,10 +166,12 @@ inline constexpr char kDashboardHtmlBytes[] =
 #endif
 }}  // namespace detail
 
-inline constexpr std::string_view kDashboardHtml{{detail::kDashboardHtmlBytes,
-                                                 sizeof(detail::kDashboardHtmlBytes) - 1}};
+// Constant-initialised: valid before any dynamic initialiser runs.
+const std::string_view kDashboardHtml{{detail::kDashboardHtmlBytes,
+                                      sizeof(detail::kDashboardHtmlBytes) - 1}};
 
 }}  // namespace comfyvn::perf::http
+#endif
 """
 
 

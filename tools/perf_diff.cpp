@@ -17,6 +17,8 @@
 // cannot be read, is empty, larger than 256 MiB, not JSON, truncated, nested
 // deeper than 128 levels, or not shaped like a dashboard) or a bad option,
 // with one line on stderr naming the file or the option.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/json/fields.hpp>  // json_number
 
 #include <boost/json.hpp>

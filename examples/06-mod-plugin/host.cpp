@@ -1,5 +1,8 @@
 // 06-mod-plugin: a host that loads a mod with dlopen. The mod records into
 // the host's profiler; the host sees the mod's spans in its own dashboard.
+// The host compiles the SDK's definitions and exports them (-rdynamic):
+// the mod, which does not, binds to them and so to the host's singletons.
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

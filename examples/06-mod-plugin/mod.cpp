@@ -1,6 +1,8 @@
 // The mod: a shared library (built with -fvisibility=hidden, as mods often
 // are) that the host loads with dlopen. It records spans and reads the host's
 // singletons: there is one profiler and one budget manager per process.
+// It does not define COMFYVN_PERF_IMPLEMENTATION: the SDK's definitions come
+// from the host, which exports them.
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

@@ -3,6 +3,10 @@
 // separate: <comfyvn_perf/http.hpp>.
 #pragma once
 
+// Results are Boost.JSON values (dashboard(), health(), ...): callers can
+// read and serialise them without another include.
+#include <boost/json.hpp>  // IWYU pragma: export
+
 #include "budget/manager.hpp"      // IWYU pragma: export
 #include "config.hpp"              // IWYU pragma: export
 #include "core/alloc.hpp"          // IWYU pragma: export

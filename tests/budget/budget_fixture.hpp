@@ -72,6 +72,11 @@ struct Fixture {
   }
 };
 
+// The loaded lazy assets' total, as health() reports it.
+inline double loaded_mb(BudgetManager& mgr) {
+  return mgr.health().at("assets").at("loaded_mb").to_number<double>();
+}
+
 // "prefix" + number, built by appending (see AdmissionQueue::concat).
 inline std::string numbered(std::string prefix, std::uint64_t n) {
   return prefix.append(std::to_string(n));

@@ -44,10 +44,6 @@ std::vector<std::string> loaded_ids(BudgetManager& mgr) {
   return out;
 }
 
-double loaded_mb(BudgetManager& mgr) {
-  return mgr.health().at("assets").at("loaded_mb").to_number<double>();
-}
-
 }  // namespace
 
 TEST_CASE("reference: a 128 MB asset is trimmed with its handler when memory goes over budget",

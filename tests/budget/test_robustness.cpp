@@ -18,10 +18,6 @@ using namespace budget_test;
 
 namespace {
 
-double loaded_mb(BudgetManager& mgr) {
-  return mgr.health().at("assets").at("loaded_mb").to_number<double>();
-}
-
 std::size_t registered(BudgetManager& mgr) {
   return mgr.health().at("assets").at("registered").to_number<std::size_t>();
 }

@@ -1,6 +1,8 @@
 // Feature flags: sources and precedence, bad files, the settings toggle,
 // reloading, and the subsystems they drive.
 #include <comfyvn_perf/flags/flags.hpp>
+#include <comfyvn_perf/os/log.hpp>
+#include <comfyvn_perf/profiler/registry.hpp>  // detail::registry()
 
 #include <catch2/catch.hpp>
 
@@ -157,12 +159,32 @@ void check_all_off(FeatureFlags& f) {
   CHECK_FALSE(v.enable_perf_profiler_dashboard);
 }
 
-std::size_t thread_count() {
+// The SDK's own threads: every one it starts names itself "perf-..."
+// (perf-collector, perf-budgets, perf-hooks, perf-http). Counting every thread
+// of the process instead is timing dependent: a sanitizer's runtime starts
+// and ends background threads of its own (ThreadSanitizer does).
+std::size_t sdk_thread_count() {
   std::size_t n = 0;
   if (DIR* d = ::opendir("/proc/self/task")) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ++n;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+      std::string name;
+      if (std::getline(comm, name) && name.rfind("perf-", 0) == 0) ++n;
+    }
     ::closedir(d);
+  }
+  return n;
+}
+
+// The SDK's thread count once it settles at `expected`, or what it is after
+// a few seconds: a thread that was told to stop may still be on its way out.
+std::size_t sdk_threads_settled(std::size_t expected) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::size_t n = sdk_thread_count();
+  while (n != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    n = sdk_thread_count();
   }
   return n;
 }
@@ -563,7 +585,7 @@ TEST_CASE("the flags start and stop the profiler and the budget manager cleanly"
   // part of the baseline; the subsystems' own threads come and go each time.
   REQUIRE(flags.set_perf_enabled(true));
   REQUIRE(flags.set_perf_enabled(false));
-  const std::size_t threads_off = thread_count();
+  const std::size_t threads_off = sdk_threads_settled(0);
 
   // A thread records continuously while the flags flip; every scope that
   // began while recording must be counted, none twice, none half.
@@ -595,7 +617,7 @@ TEST_CASE("the flags start and stop the profiler and the budget manager cleanly"
 
   // Off means no helper thread is left.
   CHECK_FALSE(registry.collector_running());
-  CHECK(thread_count() == threads_off);
+  CHECK(sdk_threads_settled(threads_off) == threads_off);
 
   // A file edit and the legacy keys drive them too.
   std::ofstream(config) << features(R"("enable_perf_profiler_dashboard": true)");
@@ -615,7 +637,7 @@ TEST_CASE("the flags start and stop the profiler and the budget manager cleanly"
   CHECK_FALSE(flags.perf_enabled());
   CHECK_FALSE(perf_profiler().enabled());
   CHECK_FALSE(budget_manager().enabled());
-  CHECK(thread_count() == threads_off);
+  CHECK(sdk_threads_settled(threads_off) == threads_off);
 
   flags.set_check_interval(FeatureFlags::kDefaultCheckInterval);
 }

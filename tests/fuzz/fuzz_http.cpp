@@ -7,7 +7,14 @@
 // mapped to anything but a 4xx/505.
 //
 // Build: meson setup build-fuzz -Dfuzz=enabled (clang); run: see run_fuzz.sh.
+// This program's one file with the SDK's definitions (config.hpp).
+#define COMFYVN_PERF_IMPLEMENTATION
 #include <comfyvn_perf/http.hpp>
+
+#include <boost/asio/io_context.hpp>  // io_context
+#include <boost/asio/ip/tcp.hpp>      // sockets, make_address
+#include <boost/beast/core.hpp>       // tcp_stream, flat_buffer
+#include <boost/beast/http.hpp>       // read, write, parsers
 
 #include <cstddef>      // size_t
 #include <cstdint>      // uint8_t

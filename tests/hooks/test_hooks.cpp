@@ -1,6 +1,8 @@
 // Hooks: dispatcher thread, ordering, bounded queue, errors, flush,
 // subscription lifetime, and the profiler / budget manager as emitters.
 #include <comfyvn_perf/hooks/bus.hpp>
+#include <comfyvn_perf/os/time.hpp>
+#include <comfyvn_perf/profiler/registry.hpp>  // detail::registry()
 
 #include <catch2/catch.hpp>
 

@@ -1,15 +1,22 @@
 // Helpers shared by the HTTP adapter tests: a Beast client with deadlines, a
 // raw TCP client for bytes no well-behaved client would send, and a switch
-// for the feature flags.
+// for the feature flags. What instantiates Beast and Asio (the adapter, the
+// clients) is compiled once, in http_test_support.cpp.
 #pragma once
 
 #include <comfyvn_perf/http.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/io_context.hpp>  // io_context
+#include <boost/asio/ip/tcp.hpp>      // sockets, make_address
+#include <boost/beast/core.hpp>       // tcp_stream, flat_buffer
+#include <boost/beast/http.hpp>       // read, write, parsers
+
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>  // setenv
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -145,56 +152,39 @@ inline phttp::Request make_request(bhttp::verb method, std::string target, std::
   return req;
 }
 
-// Runs `start` (which launches async operations on `ioc`) to completion.
-template <class Start>
-void run_io(net::io_context& ioc, Start&& start) {
-  start();
-  ioc.restart();
-  ioc.run();
-}
+// The adapter under test: owns a phttp::Adapter and forwards to it. Its
+// members are compiled once (http_test_support.cpp), not in every test file:
+// phttp::Adapter's inline members instantiate the whole server (Beast and Asio
+// composed operations), which was most of each file's compile time.
+class Adapter {
+ public:
+  explicit Adapter(phttp::Options options = {}, phttp::Services services = {});
+  ~Adapter();
+  Adapter(const Adapter&) = delete;
+  Adapter& operator=(const Adapter&) = delete;
+
+  void start();
+  void stop() noexcept;
+  bool running() const noexcept;
+  std::uint16_t port() const noexcept;
+  phttp::AdapterStats stats() const noexcept;
+  const phttp::Options& options() const noexcept;
+
+ private:
+  std::unique_ptr<phttp::Adapter> impl_;
+};
 
 // A keep-alive HTTP/1.1 client on one connection. A strict client asserts
 // with Catch2; a lenient one only records problems (for client threads,
-// where Catch2 assertions are not allowed).
+// where Catch2 assertions are not allowed). Compiled once, in
+// http_test_support.cpp.
 class Client {
  public:
-  explicit Client(std::uint16_t port, bool strict = true) : stream_(ioc_), strict_(strict) {
-    stream_.expires_after(kIoTimeout);
-    run_io(ioc_, [&] {
-      stream_.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                            [&](beast::error_code ec) { connect_error_ = ec; });
-    });
-    if (strict_) REQUIRE(!connect_error_);
-  }
+  explicit Client(std::uint16_t port, bool strict = true);
 
   const beast::error_code& connect_error() const { return connect_error_; }
 
-  Reply send(phttp::Request req) {
-    Reply r;
-    const bool head = req.method() == bhttp::verb::head;
-    beast::error_code wec;
-    stream_.expires_after(kIoTimeout);
-    run_io(ioc_, [&] {
-      bhttp::async_write(stream_, req, [&](beast::error_code ec, std::size_t) { wec = ec; });
-    });
-    if (wec) {
-      r.ec = wec;
-      return r;
-    }
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    if (head) parser.skip(true);
-    run_io(ioc_, [&] {
-      bhttp::async_read(stream_, buffer_, parser,
-                        [&](beast::error_code ec, std::size_t) { r.ec = ec; });
-    });
-    if (r.ec) return r;
-    r.msg = parser.release();
-    r.status = r.msg.result_int();
-    if (!head) r.body = strict_ ? parse_and_check(r.msg) : validate(r.msg, r.problem);
-    r.closed_after = !r.msg.keep_alive();
-    return r;
-  }
+  Reply send(phttp::Request req);
 
   Reply request(bhttp::verb method, std::string target, std::string body = {},
                 const Headers& headers = {}) {
@@ -208,16 +198,7 @@ class Client {
   }
 
   // True when the server has closed the connection (reads end of stream).
-  bool peer_closed(std::chrono::milliseconds wait = std::chrono::milliseconds(2000)) {
-    char byte;
-    beast::error_code ec;
-    stream_.expires_after(wait);
-    run_io(ioc_, [&] {
-      stream_.async_read_some(net::buffer(&byte, 1),
-                              [&](beast::error_code e, std::size_t) { ec = e; });
-    });
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
+  bool peer_closed(std::chrono::milliseconds wait = std::chrono::milliseconds(2000));
 
   beast::tcp_stream& stream() { return stream_; }
 
@@ -228,6 +209,7 @@ class Client {
   bool strict_;
   beast::error_code connect_error_;
 };
+
 
 // Result of sending raw bytes.
 struct RawReply {
@@ -245,45 +227,7 @@ struct RawOptions {
 };
 
 // Sends `bytes` over a fresh connection and reads one response (or the close).
-inline RawReply raw_exchange(std::uint16_t port, const std::string& bytes, RawOptions opt = {}) {
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  RawReply out;
-  beast::error_code ec;
-  stream.expires_after(kIoTimeout);
-  run_io(ioc, [&] {
-    stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                         [&](beast::error_code e) { ec = e; });
-  });
-  REQUIRE(!ec);
-  // The server may answer and close before everything is written; a failed
-  // write is not a failure here, the reply decides.
-  run_io(ioc, [&] {
-    net::async_write(stream, net::buffer(bytes), [&](beast::error_code, std::size_t) {});
-  });
-  if (opt.half_close) {
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  if (opt.head) parser.skip(true);
-  stream.expires_after(opt.timeout);
-  run_io(ioc, [&] {
-    bhttp::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
-  });
-  if (!ec) {
-    auto msg = parser.release();
-    out.status = msg.result_int();
-    out.body = msg.body();
-    if (!opt.head) out.json = parse_and_check(msg);
-    return out;
-  }
-  out.timed_out = ec == beast::error::timeout;
-  out.clean_close = ec == bhttp::error::end_of_stream;
-  return out;
-}
+RawReply raw_exchange(std::uint16_t port, const std::string& bytes, RawOptions opt = {});
 
 // /health on a fresh connection answers 200.
 inline bool health_answers(std::uint16_t port) {

@@ -64,7 +64,7 @@ struct IdleConnection {
 }  // namespace
 
 TEST_CASE("every route over the network, flags off then on", "[http][net]") {
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   const std::uint16_t port = adapter.port();
   REQUIRE(port != 0);
@@ -202,7 +202,7 @@ TEST_CASE("every route over the network, flags off then on", "[http][net]") {
 }
 
 TEST_CASE("keep-alive: many requests, one connection", "[http][net]") {
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   Client c(adapter.port());
   for (int i = 0; i < 25; ++i) {
@@ -229,7 +229,7 @@ TEST_CASE("keep-alive: many requests, one connection", "[http][net]") {
 }
 
 TEST_CASE("pipelined requests are answered in order", "[http][net]") {
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   net::io_context ioc;
   tcp::socket s(ioc);
@@ -247,7 +247,7 @@ TEST_CASE("pipelined requests are answered in order", "[http][net]") {
 }
 
 TEST_CASE("HEAD and OPTIONS over the network", "[http][net]") {
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   Client c(adapter.port());
   Reply r = c.request(bhttp::verb::head, "/api/perf/health");
@@ -265,7 +265,7 @@ TEST_CASE("HEAD and OPTIONS over the network", "[http][net]") {
 
 TEST_CASE("Expect: 100-continue gets its interim answer", "[http][net]") {
   Flags on(true);
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   net::io_context ioc;
   tcp::socket s(ioc);
@@ -291,7 +291,7 @@ TEST_CASE("a body over the limit is refused from its Content-Length", "[http][ne
   Flags on(true);
   phttp::Options o = test_options();
   o.max_body_bytes = 1024 * 1024;
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
 
   // Announced but never sent: the answer cannot depend on reading the body.
@@ -321,7 +321,7 @@ TEST_CASE("token, Origin and Host over the network", "[http][net]") {
   Flags on(true);
   phttp::Options o = test_options();
   o.token = "tok-123";
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
   Client c(adapter.port());
   CHECK(c.get("/api/perf/health").status == 200);
@@ -335,7 +335,7 @@ TEST_CASE("token, Origin and Host over the network", "[http][net]") {
               {{"Authorization", "Bearer tok-123"}, {"Origin", "https://evil.example"}})
             .status == 403);
 
-  phttp::Adapter open_adapter(test_options());
+  Adapter open_adapter(test_options());
   open_adapter.start();
   Client d(open_adapter.port());
   CHECK(d.get("/api/perf/profiler/dashboard", {{"Host", "rebound.example:8001"}}).status == 403);
@@ -347,7 +347,7 @@ TEST_CASE("hostile raw requests: exact status or a clean close, and /health surv
   Flags on(true);
   phttp::Options o = test_options();
   o.read_timeout = 1000ms;
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
   const std::uint16_t port = adapter.port();
   const std::string mark = "/api/perf/profiler/mark";
@@ -475,7 +475,7 @@ TEST_CASE("hostile raw requests: exact status or a clean close, and /health surv
 TEST_CASE("a slow client is cut off at the read timeout", "[http][net]") {
   phttp::Options o = test_options();
   o.read_timeout = 300ms;
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
   net::io_context ioc;
   IdleConnection idle(ioc, adapter.port());
@@ -489,7 +489,7 @@ TEST_CASE("a slow client is cut off at the read timeout", "[http][net]") {
 }
 
 TEST_CASE("300 idle connections do not delay /health", "[http][net][slow_clients]") {
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   net::io_context ioc;
   std::vector<std::unique_ptr<IdleConnection>> idle;
@@ -508,7 +508,7 @@ TEST_CASE("300 idle connections do not delay /health", "[http][net][slow_clients
 TEST_CASE("over the connection cap, new connections are refused at once", "[http][net]") {
   phttp::Options o = test_options();
   o.max_connections = 4;
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
   net::io_context ioc;
   std::vector<std::unique_ptr<IdleConnection>> idle;
@@ -528,7 +528,7 @@ TEST_CASE("over the connection cap, new connections are refused at once", "[http
 }
 
 TEST_CASE("stop() closes connected clients promptly", "[http][net]") {
-  auto adapter = std::make_unique<phttp::Adapter>(test_options());
+  auto adapter = std::make_unique<Adapter>(test_options());
   adapter->start();
   const std::uint16_t port = adapter->port();
   Client keepalive(port);
@@ -563,7 +563,7 @@ TEST_CASE("stop() closes connected clients promptly", "[http][net]") {
 }
 
 TEST_CASE("two adapters in one process", "[http][net]") {
-  phttp::Adapter a(test_options()), b(test_options());
+  Adapter a(test_options()), b(test_options());
   a.start();
   b.start();
   REQUIRE(a.port() != b.port());
@@ -575,31 +575,31 @@ TEST_CASE("two adapters in one process", "[http][net]") {
 }
 
 TEST_CASE("start() refuses what it cannot or must not do", "[http][net]") {
-  phttp::Adapter a(test_options());
+  Adapter a(test_options());
   a.start();
   CHECK_THROWS_WITH(a.start(), Catch::Contains("already started"));
 
   phttp::Options same = test_options();
   same.port = a.port();
-  phttp::Adapter clash(same);
+  Adapter clash(same);
   CHECK_THROWS_WITH(clash.start(), Catch::Contains("cannot listen on 127.0.0.1:"));
   CHECK_FALSE(clash.running());
 
   for (const char* bind : {"0.0.0.0", "::", "192.0.2.1"}) {
     phttp::Options open = test_options();
     open.bind = bind;
-    phttp::Adapter exposed(open);
+    Adapter exposed(open);
     INFO(bind);
     CHECK_THROWS_WITH(exposed.start(), Catch::Contains("without a token"));
   }
   phttp::Options bad = test_options();
   bad.bind = "not-an-address";
-  phttp::Adapter invalid(bad);
+  Adapter invalid(bad);
   CHECK_THROWS_WITH(invalid.start(), Catch::Contains("not an IP address"));
 
   phttp::Options local = test_options();
   local.bind = "localhost";
-  phttp::Adapter named(local);
+  Adapter named(local);
   named.start();
   CHECK(health_answers(named.port()));
 }

@@ -51,7 +51,7 @@ TEST_CASE("64 concurrent keep-alive clients while spans are recorded", "[http][c
   Flags on(true);
   phttp::Options o = test_options();
   o.threads = 4;
-  phttp::Adapter adapter(o);
+  Adapter adapter(o);
   adapter.start();
   const std::uint16_t port = adapter.port();
 
@@ -124,7 +124,7 @@ TEST_CASE("stop() while clients are busy returns promptly", "[http][concurrency]
   Flags on(true);
   phttp::Options o = test_options();
   o.threads = 2;
-  auto adapter = std::make_unique<phttp::Adapter>(o);
+  auto adapter = std::make_unique<Adapter>(o);
   adapter->start();
   const std::uint16_t port = adapter->port();
 

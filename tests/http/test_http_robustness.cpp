@@ -254,7 +254,7 @@ TEST_CASE("more than one Host header answers 400", "[http][robustness]") {
   CHECK_FALSE(res.keep_alive());
 
   // Over the network, with the same name in two spellings.
-  phttp::Adapter adapter(test_options());
+  Adapter adapter(test_options());
   adapter.start();
   const RawReply raw = raw_exchange(
       adapter.port(),
@@ -369,7 +369,7 @@ TEST_CASE("/health answers within a second while 50 clients pull /budgets withou
   // to send.
   register_assets(budgets, 10'000, 2048);
   phttp::Options o = test_options();
-  phttp::Adapter adapter(o, phttp::Services{nullptr, &budgets, nullptr});
+  Adapter adapter(o, phttp::Services{nullptr, &budgets, nullptr});
   adapter.start();
   const std::uint16_t port = adapter.port();
   REQUIRE(health_answers(port));

@@ -4,6 +4,7 @@
 // self time summing to the root's total, coverage under ring overwrites, the
 // node cap, and 8 threads recording while others read.
 #include <comfyvn_perf/perf.hpp>
+#include <comfyvn_perf/profiler/registry.hpp>  // detail::registry()
 
 #include <catch2/catch.hpp>
 

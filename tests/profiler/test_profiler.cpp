@@ -1,5 +1,6 @@
 // PerfProfiler: the JSON shapes of the contract, marks, frames, record_span.
 #include <comfyvn_perf/profiler.hpp>
+#include <comfyvn_perf/os/time.hpp>
 
 #include <catch2/catch.hpp>
 

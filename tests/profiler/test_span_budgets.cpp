@@ -4,6 +4,8 @@
 // with their traces, the metrics, and 8 threads recording while budgets come
 // and go.
 #include <comfyvn_perf/http/handler.hpp>
+#include <comfyvn_perf/os/log.hpp>
+#include <comfyvn_perf/runtime/span_budget_config.hpp>
 #include <comfyvn_perf/perf.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,9 @@
 // The runtime: the process-wide objects, what each connects on creation, and
 // the one fork handler that keeps every part usable in a forked child.
 #include <comfyvn_perf/runtime/singletons.hpp>
+#include <comfyvn_perf/runtime/instances.hpp>
+#include <comfyvn_perf/runtime/fork.hpp>
+#include <comfyvn_perf/profiler/registry.hpp>  // detail::registry()
 
 #include <catch2/catch.hpp>
 

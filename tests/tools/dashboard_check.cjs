@@ -323,7 +323,7 @@ async function main() {
         await page.waitForFunction((name) => {
           const t = document.getElementById('tip');
           return !t.hidden && t.textContent.includes(name) && /duration/.test(t.textContent);
-        }, p.name, {timeout: 3000});
+        }, p.name, {timeout: 10000});
         return {hovered: p.name};
       });
       await step('download snapshot: the bare dashboard object', async () => {

@@ -9,10 +9,10 @@
 #include <string>   // asset ids
 #include <vector>   // pending evictions
 
-#include <boost/json.hpp>
+#include <boost/json.hpp>  // metadata
 
-#include "events.hpp"
-#include "types.hpp"
+#include "events.hpp"  // BudgetEvents
+#include "types.hpp"   // UnloadHandler, LoadHandler, EvictionCause
 
 namespace comfyvn::perf {
 
@@ -42,29 +42,38 @@ struct BudgetEffects {
   // is brought back), then load handlers, then events, each in the order
   // they arose. Returns how many handlers threw: a failing handler must not
   // keep the others from running.
-  std::uint64_t deliver() noexcept {
-    std::uint64_t failed = 0;
-    for (auto& e : evictions) {
-      if (!e.handler) continue;
-      try {
-        e.handler(e.asset_id, e.metadata, e.cause);
-      } catch (...) {
-        ++failed;
-      }
-    }
-    evictions.clear();
-    for (auto& r : reloads) {
-      if (!r.handler) continue;
-      try {
-        r.handler(r.asset_id, r.metadata);
-      } catch (...) {
-        ++failed;
-      }
-    }
-    reloads.clear();
-    events.deliver();
-    return failed;
-  }
+  std::uint64_t deliver() noexcept;
 };
 
 }  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+namespace comfyvn::perf {
+
+std::uint64_t BudgetEffects::deliver() noexcept {
+  std::uint64_t failed = 0;
+  for (auto& e : evictions) {
+    if (!e.handler) continue;
+    try {
+      e.handler(e.asset_id, e.metadata, e.cause);
+    } catch (...) {
+      ++failed;
+    }
+  }
+  evictions.clear();
+  for (auto& r : reloads) {
+    if (!r.handler) continue;
+    try {
+      r.handler(r.asset_id, r.metadata);
+    } catch (...) {
+      ++failed;
+    }
+  }
+  reloads.clear();
+  events.deliver();
+  return failed;
+}
+
+}  // namespace comfyvn::perf
+#endif

@@ -7,10 +7,10 @@
 
 #include <functional>   // sink and interest predicate
 #include <string_view>  // event names
-#include <utility>      // move, pair
+#include <utility>      // pair
 #include <vector>       // pending events
 
-#include <boost/json.hpp>
+#include <boost/json.hpp>  // payloads
 
 namespace comfyvn::perf {
 
@@ -44,41 +44,14 @@ class BudgetEvents {
       : sink_src_(sink), interest_src_(interest) {}
 
   // Asked before building a payload: building one is the costly part.
-  bool wanted() {
-    if (!checked_) {
-      checked_ = true;
-      if (sink_src_ != nullptr && *sink_src_) {
-        wanted_ = true;
-        if (interest_src_ != nullptr && *interest_src_) {
-          try {
-            wanted_ = (*interest_src_)();
-          } catch (...) {
-            // A broken predicate must not abort a state change half-way;
-            // delivering is the safe side (sinks' errors are swallowed too).
-          }
-        }
-        if (wanted_) sink_ = *sink_src_;
-      }
-    }
-    return wanted_;
-  }
+  bool wanted();
 
   // Only after wanted() said yes.
-  void add(std::string_view trigger, boost::json::object payload) {
-    pending_.emplace_back(trigger, std::move(payload));
-  }
+  void add(std::string_view trigger, boost::json::object payload);
 
   // In the order they arose. An event that cannot be delivered must not undo
   // the change it reports, so sink errors end here.
-  void deliver() noexcept {
-    for (auto& [trigger, payload] : pending_) {
-      try {
-        sink_(trigger, std::move(payload));
-      } catch (...) {
-      }
-    }
-    pending_.clear();
-  }
+  void deliver() noexcept;
 
   const std::vector<std::pair<std::string_view, boost::json::object>>& pending() const noexcept {
     return pending_;
@@ -94,3 +67,43 @@ class BudgetEvents {
 };
 
 }  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+namespace comfyvn::perf {
+
+bool BudgetEvents::wanted() {
+  if (!checked_) {
+    checked_ = true;
+    if (sink_src_ != nullptr && *sink_src_) {
+      wanted_ = true;
+      if (interest_src_ != nullptr && *interest_src_) {
+        try {
+          wanted_ = (*interest_src_)();
+        } catch (...) {
+          // A broken predicate must not abort a state change half-way;
+          // delivering is the safe side (sinks' errors are swallowed too).
+        }
+      }
+      if (wanted_) sink_ = *sink_src_;
+    }
+  }
+  return wanted_;
+}
+
+void BudgetEvents::add(std::string_view trigger, boost::json::object payload) {
+  pending_.emplace_back(trigger, std::move(payload));
+}
+
+void BudgetEvents::deliver() noexcept {
+  for (auto& [trigger, payload] : pending_) {
+    try {
+      sink_(trigger, std::move(payload));
+    } catch (...) {
+    }
+  }
+  pending_.clear();
+}
+
+}  // namespace comfyvn::perf
+#endif

@@ -4,24 +4,49 @@
 // a patch is applied to a copy, so a bad key leaves the limits untouched.
 #pragma once
 
-#include <cmath>        // isfinite
-#include <cstdint>      // uint64_t
 #include <optional>     // "no error"
 #include <string>       // messages
 #include <string_view>  // keys
-#include <utility>      // pair
 
-#include <boost/json.hpp>
+#include <boost/json.hpp>  // patch objects and values
 
-#include "../json/fields.hpp"
-#include "types.hpp"
+#include "types.hpp"  // BudgetLimits, BudgetPolicy
 
 namespace comfyvn::perf {
 
 // The ranges of the contract, on a whole struct (configure(BudgetLimits)).
 // Every figure has a maximum, so a limit can neither pause the sampler
 // (evaluation_interval 1e300) nor let the queue grow without bound.
-inline std::optional<std::string> check_limits(const BudgetLimits& l) {
+std::optional<std::string> check_limits(const BudgetLimits& l);
+
+// Replaces `l` with `next` if its ranges are valid (configure(BudgetLimits)).
+std::optional<std::string> assign_limits(BudgetLimits& l, const BudgetLimits& next);
+
+// Sets one limit from its JSON value: unknown keys, wrong types and values
+// out of range are refused. Messages quote an unknown key only in part.
+std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view key,
+                                       const boost::json::value& v);
+
+// Applies every key of `patch` to `l`, stopping at the first bad one (the
+// caller passes a copy and keeps it only on success).
+std::optional<std::string> apply_limits_patch(BudgetLimits& l, const boost::json::object& patch);
+
+// Negative or non-finite durations and margins are refused.
+std::optional<std::string> check_policy(const BudgetPolicy& p);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <cmath>    // isfinite
+#include <cstdint>  // uint64_t
+#include <utility>  // pair
+
+#include "../json/fields.hpp"  // json_number, json_whole_number, quoted_name
+
+namespace comfyvn::perf {
+
+std::optional<std::string> check_limits(const BudgetLimits& l) {
   if (!std::isfinite(l.max_cpu_percent) || l.max_cpu_percent < 0 || l.max_cpu_percent > 100) {
     return std::string("max_cpu_percent must be a number between 0 and 100");
   }
@@ -46,20 +71,18 @@ inline std::optional<std::string> check_limits(const BudgetLimits& l) {
   return std::nullopt;
 }
 
-// Replaces `l` with `next` if its ranges are valid (configure(BudgetLimits)).
-inline std::optional<std::string> assign_limits(BudgetLimits& l, const BudgetLimits& next) {
+std::optional<std::string> assign_limits(BudgetLimits& l, const BudgetLimits& next) {
   if (auto err = check_limits(next)) return err;
   l = next;
   return std::nullopt;
 }
 
-// Sets one limit from its JSON value: unknown keys, wrong types and values
-// out of range are refused. Messages quote an unknown key only in part.
-inline std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view key,
-                                              const boost::json::value& v) {
+std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view key,
+                                       const boost::json::value& v) {
   if (key == "max_cpu_percent") {
     const auto d = detail::json_number(v);
-    if (!d || *d < 0 || *d > 100) return std::string("max_cpu_percent must be a number between 0 and 100");
+    if (!d || *d < 0 || *d > 100)
+      return std::string("max_cpu_percent must be a number between 0 and 100");
     l.max_cpu_percent = *d;
     return std::nullopt;
   }
@@ -98,18 +121,14 @@ inline std::optional<std::string> apply_limit(BudgetLimits& l, std::string_view 
   return std::nullopt;
 }
 
-// Applies every key of `patch` to `l`, stopping at the first bad one (the
-// caller passes a copy and keeps it only on success).
-inline std::optional<std::string> apply_limits_patch(BudgetLimits& l,
-                                                     const boost::json::object& patch) {
+std::optional<std::string> apply_limits_patch(BudgetLimits& l, const boost::json::object& patch) {
   for (const auto& kv : patch) {
     if (auto err = apply_limit(l, kv.key(), kv.value())) return err;
   }
   return std::nullopt;
 }
 
-// Negative or non-finite durations and margins are refused.
-inline std::optional<std::string> check_policy(const BudgetPolicy& p) {
+std::optional<std::string> check_policy(const BudgetPolicy& p) {
   if (!std::isfinite(p.starvation_after) || p.starvation_after < 0) {
     return std::string("starvation_after must be a number >= 0");
   }
@@ -125,3 +144,4 @@ inline std::optional<std::string> check_policy(const BudgetPolicy& p) {
 }
 
 }  // namespace comfyvn::perf
+#endif

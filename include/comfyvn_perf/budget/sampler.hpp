@@ -11,9 +11,11 @@
 #include <mutex>    // one sample at a time
 #include <utility>  // move
 
-#include "../metrics/provider.hpp"
+#include "../metrics/sample.hpp"  // Metrics
 
 namespace comfyvn::perf {
+
+class MetricsProvider;  // metrics/provider.hpp
 
 class BudgetSampler {
  public:
@@ -26,16 +28,7 @@ class BudgetSampler {
     std::lock_guard<std::mutex> lk(mu_);
     std::shared_ptr<MetricsProvider> provider = current();
     Metrics m;
-    try {
-      if (!provider) {
-        if (!system_) system_ = std::make_shared<SystemMetricsProvider>();
-        provider = system_;
-      }
-      m = provider->sample();
-    } catch (...) {
-      errors_.fetch_add(1);
-      return false;
-    }
+    if (!take(std::move(provider), m)) return false;
     publish(std::move(m));
     return true;
   }
@@ -47,9 +40,36 @@ class BudgetSampler {
   void unlock() { mu_.unlock(); }
 
  private:
+  // Fills `m` from `provider` (null: the system provider, built on first
+  // use); false, counted, when that threw. Called with mu_ held.
+  bool take(std::shared_ptr<MetricsProvider> provider, Metrics& m);
+
   std::mutex mu_;  // guards system_
   std::shared_ptr<MetricsProvider> system_;
   std::atomic<std::uint64_t> errors_{0};
 };
 
 }  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include "../metrics/provider.hpp"  // MetricsProvider, SystemMetricsProvider
+
+namespace comfyvn::perf {
+
+bool BudgetSampler::take(std::shared_ptr<MetricsProvider> provider, Metrics& m) {
+  try {
+    if (!provider) {
+      if (!system_) system_ = std::make_shared<SystemMetricsProvider>();
+      provider = system_;
+    }
+    m = provider->sample();
+  } catch (...) {
+    errors_.fetch_add(1);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace comfyvn::perf
+#endif

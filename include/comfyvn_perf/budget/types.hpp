@@ -36,9 +36,9 @@ struct BudgetLimits {
 // budget part itself knows nothing of HTTP.
 enum class BudgetError {
   none,
-  invalid,     // a field is missing, of the wrong type or out of range
-  not_found,   // unknown job or asset
-  conflict,    // not admissible now, duplicate, pinned, already finished
+  invalid,    // a field is missing, of the wrong type or out of range
+  not_found,  // unknown job or asset
+  conflict,   // not admissible now, duplicate, pinned, already finished
   // A capacity is reached and nothing was stored: max_queue_depth jobs are
   // already waiting, or an asset register would pass max_assets or the
   // metadata byte cap (BudgetPolicy). One value, since both mean "try again
@@ -50,12 +50,7 @@ enum class BudgetError {
 // must not be echoed whole. Cut on a UTF-8 boundary, marked with "...".
 inline constexpr std::size_t kMaxDetailBytes = 200;
 
-inline std::string shorten_detail(std::string detail) {
-  if (detail.size() <= kMaxDetailBytes) return detail;
-  std::string out(os::utf8_prefix(detail, kMaxDetailBytes - 3));
-  out += "...";
-  return out;
-}
+std::string shorten_detail(std::string detail);
 
 // Outcome of a mutating call: `body` holds the success fields of the HTTP
 // route (and, for some errors, context such as the job and its reason);
@@ -67,17 +62,15 @@ struct BudgetResult {
 
   bool ok() const noexcept { return error == BudgetError::none; }
 
-  static BudgetResult failure(BudgetError e, std::string detail) {
-    return {e, shorten_detail(std::move(detail)), {}};
-  }
+  static BudgetResult failure(BudgetError e, std::string detail);
 };
 
 // Why an asset was unloaded, as handlers and the asset.evicted event see it.
 enum class EvictionCause {
-  explicit_,  // "explicit": evict_lazy_assets
-  target,     // "target": the loaded total went over lazy_asset_target_mb
-  pressure,   // "pressure": RAM or VRAM over their limit at a sample
-  shutdown,   // "shutdown": BudgetManager::shutdown
+  explicit_,   // "explicit": evict_lazy_assets
+  target,      // "target": the loaded total went over lazy_asset_target_mb
+  pressure,    // "pressure": RAM or VRAM over their limit at a sample
+  shutdown,    // "shutdown": BudgetManager::shutdown
   unregister,  // "unregister": BudgetManager::unregister_asset of a loaded asset
 };
 
@@ -110,7 +103,7 @@ using LoadHandler =
 
 // The contract's numeric maxima (CONTRACT.md §4), shared by the checks of
 // limits.hpp, admission.hpp and assets.hpp.
-inline constexpr double kMaxSizeMb = 1e9;               // size_mb, hints, target_mb
+inline constexpr double kMaxSizeMb = 1e9;                 // size_mb, hints, target_mb
 inline constexpr std::uint64_t kMaxLimitMb = 1000000000;  // integer limits other than the queue
 inline constexpr std::uint64_t kMaxQueueDepth = 100000;
 inline constexpr double kMaxEvaluationInterval = 3600.0;  // seconds
@@ -253,3 +246,25 @@ struct BudgetHealth {
 };
 
 }  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <utility>  // move
+
+#include "../os/text.hpp"  // utf8_prefix
+
+namespace comfyvn::perf {
+
+std::string shorten_detail(std::string detail) {
+  if (detail.size() <= kMaxDetailBytes) return detail;
+  std::string out(os::utf8_prefix(detail, kMaxDetailBytes - 3));
+  out += "...";
+  return out;
+}
+
+BudgetResult BudgetResult::failure(BudgetError e, std::string detail) {
+  return {e, shorten_detail(std::move(detail)), {}};
+}
+
+}  // namespace comfyvn::perf
+#endif

@@ -3,9 +3,10 @@
 // This is the hot half of the registry: the per-thread buffer, the global
 // switches, and the few entry points into the cold half (thread registration,
 // site interning, marks). The cold half (<comfyvn_perf/profiler/registry.hpp>)
-// installs those entry points through one function table when any full
-// header is part of the program, so a file that only records spans never
-// compiles the collector, the interning tables or the calibration.
+// installs those entry points through one function table, from the program's
+// implementation file (config.hpp, COMFYVN_PERF_IMPLEMENTATION), so a file
+// that only records spans never compiles the collector, the interning tables
+// or the calibration.
 #pragma once
 
 #include <cstdint>      // uint32_t, uint64_t
@@ -107,8 +108,8 @@ struct ColdPath {
   void (*mark)(std::string_view name, std::string_view category, std::uint64_t ticks) noexcept;
 };
 
-// Installed once per process by the first module whose static initialisers
-// run with a full header included; never replaced afterwards.
+// Installed once per process by the first module whose implementation file
+// initialises; never replaced afterwards.
 COMFYVN_PERF_VISIBLE inline Atomic<const ColdPath*> g_cold{nullptr};
 
 COMFYVN_PERF_NOINLINE inline ThreadBuffer* register_this_thread() noexcept {

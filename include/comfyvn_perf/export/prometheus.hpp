@@ -9,22 +9,19 @@
 // `_count` and `_sum` are the exact counts and totals the dashboard shows.
 #pragma once
 
-#include <atomic>       // the previous exposition's size
-#include <charconv>     // to_chars: shortest round-trip numbers
-#include <cstddef>      // size_t
-#include <cstdint>      // uint64_t
+#include <cstdint>           // uint64_t
 #include <initializer_list>  // labels
-#include <string>       // the exposition text
-#include <string_view>  // names
-#include <vector>       // bounds
-
-#include "../budget/manager.hpp"
-#include "../config.hpp"
-#include "../flags/flags.hpp"
-#include "../os/text.hpp"
-#include "../profiler/profiler.hpp"
+#include <string>            // the exposition text
+#include <string_view>       // names
+#include <vector>            // bounds
 
 namespace comfyvn::perf {
+
+// Only named by pointer or reference here; their headers come with the
+// definitions (<comfyvn_perf/perf.hpp> has them all).
+class BudgetManager;
+class FeatureFlags;
+class PerfProfiler;
 
 // The Content-Type of the exposition.
 inline constexpr std::string_view kPrometheusContentType =
@@ -32,12 +29,7 @@ inline constexpr std::string_view kPrometheusContentType =
 
 // `le` bounds of every duration histogram, in seconds: 1-2.5-5 steps from
 // 1 µs to 10 s (22 bounds, then +Inf).
-inline const std::vector<double>& prometheus_duration_bounds() {
-  static const std::vector<double> bounds = {
-      1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
-      5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,  0.25, 0.5,  1.0,    2.5,  5.0,  10.0};
-  return bounds;
-}
+const std::vector<double>& prometheus_duration_bounds();
 
 // What one exposition reads. A null profiler or manager leaves out its
 // families (the flags say which subsystems are on).
@@ -53,114 +45,165 @@ class PrometheusWriter {
  public:
   explicit PrometheusWriter(std::string& out) : out_(out) {}
 
-  void begin(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;  // our own text: no backslash or newline to escape
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
-  }
+  void begin(std::string_view name, std::string_view type, std::string_view help);
 
   // A sample with up to a few labels: {key, value} pairs.
   struct Label {
     std::string_view key;
     std::string_view value;
   };
-  void sample(std::string_view name, std::initializer_list<Label> labels, double value) {
-    out_ += name;
-    if (labels.size() != 0) {
-      out_ += '{';
-      bool first = true;
-      for (const Label& l : labels) {
-        if (!first) out_ += ',';
-        first = false;
-        out_ += l.key;
-        out_ += "=\"";
-        os::append_label_escaped(out_, l.value);
-        out_ += '"';
-      }
-      out_ += '}';
-    }
-    out_ += ' ';
-    number(value);
-    out_ += '\n';
-  }
-  void sample(std::string_view name, double value) { sample(name, {}, value); }
+  void sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void sample(std::string_view name, double value);
 
   // A histogram's samples: _bucket for each bound and +Inf (= count), _sum,
   // _count. `cumulative` has one entry per bound.
   void histogram(std::string_view name, std::string_view site, std::string_view category,
                  const std::vector<double>& bounds, const std::vector<std::uint64_t>& cumulative,
-                 std::uint64_t count, double sum) {
-    const bool labelled = !site.empty() || !category.empty();
-    std::string labels;
-    if (labelled) {
-      labels += "name=\"";
-      os::append_label_escaped(labels, site);
-      labels += "\",category=\"";
-      os::append_label_escaped(labels, category);
-      labels += "\",";
-    }
-    for (std::size_t k = 0; k <= bounds.size(); ++k) {
-      out_ += name;
-      out_ += "_bucket{";
-      out_ += labels;
-      out_ += "le=\"";
-      if (k < bounds.size()) {
-        bound(bounds[k]);
-      } else {
-        out_ += "+Inf";
-      }
-      out_ += "\"} ";
-      number(static_cast<double>(k < bounds.size() && k < cumulative.size() ? cumulative[k]
-                                                                          : count));
-      out_ += '\n';
-    }
-    const std::string suffix_labels = labelled ? "{" + labels.substr(0, labels.size() - 1) + "}" : "";
-    out_ += name;
-    out_ += "_sum";
-    out_ += suffix_labels;
-    out_ += ' ';
-    number(sum);
-    out_ += '\n';
-    out_ += name;
-    out_ += "_count";
-    out_ += suffix_labels;
-    out_ += ' ';
-    number(static_cast<double>(count));
-    out_ += '\n';
-  }
+                 std::uint64_t count, double sum);
 
  private:
-  void number(double v) {
-    if (v != v) {
-      out_ += "NaN";
-      return;
-    }
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
-  }
+  void number(double v);
 
   // `le` values as other clients spell them (Go's 'g' format): fixed
   // notation from 1e-4 up, scientific below ("1e-05", "0.0001", "0.25"), so
   // that the same bound is the same series whichever client exposes it.
-  void bound(double v) {
-    char buf[64];
-    const auto fmt = v != 0 && (v < 1e-4 || v >= 1e21) ? std::chars_format::scientific
-                                                       : std::chars_format::fixed;
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
-    out_.append(buf, r.ptr);
-  }
+  void bound(double v);
 
   std::string& out_;
 };
 
-inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
+void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler);
+
+void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets);
+
+// The whole exposition. With the flag off: the flag and the build info only.
+std::string prometheus_text(const PrometheusSources& src);
+
+// The exposition of the process-wide instances, as the flags allow.
+std::string prometheus_text(PerfProfiler& profiler, BudgetManager& budgets,
+                            const FeatureFlags& flags);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <atomic>    // the previous exposition's size
+#include <charconv>  // to_chars: shortest round-trip numbers
+#include <cstddef>   // size_t
+
+#include "../budget/manager.hpp"     // BudgetManager: health_data
+#include "../config.hpp"             // COMFYVN_PERF_VERSION
+#include "../flags/flags.hpp"        // FeatureFlags: which subsystems are on
+#include "../os/text.hpp"            // append_label_escaped
+#include "../profiler/profiler.hpp"  // PerfProfiler: histograms, counters, span budgets
+
+namespace comfyvn::perf {
+
+const std::vector<double>& prometheus_duration_bounds() {
+  static const std::vector<double> bounds = {
+      1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
+      5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,    0.25, 0.5,  1.0,    2.5,  5.0,  10.0};
+  return bounds;
+}
+
+void PrometheusWriter::begin(std::string_view name, std::string_view type, std::string_view help) {
+  out_ += "# HELP ";
+  out_ += name;
+  out_ += ' ';
+  out_ += help;  // our own text: no backslash or newline to escape
+  out_ += "\n# TYPE ";
+  out_ += name;
+  out_ += ' ';
+  out_ += type;
+  out_ += '\n';
+}
+
+void PrometheusWriter::sample(std::string_view name, std::initializer_list<Label> labels,
+                              double value) {
+  out_ += name;
+  if (labels.size() != 0) {
+    out_ += '{';
+    bool first = true;
+    for (const Label& l : labels) {
+      if (!first) out_ += ',';
+      first = false;
+      out_ += l.key;
+      out_ += "=\"";
+      os::append_label_escaped(out_, l.value);
+      out_ += '"';
+    }
+    out_ += '}';
+  }
+  out_ += ' ';
+  number(value);
+  out_ += '\n';
+}
+
+void PrometheusWriter::sample(std::string_view name, double value) {
+  sample(name, {}, value);
+}
+
+void PrometheusWriter::histogram(std::string_view name, std::string_view site,
+                                 std::string_view category, const std::vector<double>& bounds,
+                                 const std::vector<std::uint64_t>& cumulative, std::uint64_t count,
+                                 double sum) {
+  const bool labelled = !site.empty() || !category.empty();
+  std::string labels;
+  if (labelled) {
+    labels += "name=\"";
+    os::append_label_escaped(labels, site);
+    labels += "\",category=\"";
+    os::append_label_escaped(labels, category);
+    labels += "\",";
+  }
+  for (std::size_t k = 0; k <= bounds.size(); ++k) {
+    out_ += name;
+    out_ += "_bucket{";
+    out_ += labels;
+    out_ += "le=\"";
+    if (k < bounds.size()) {
+      bound(bounds[k]);
+    } else {
+      out_ += "+Inf";
+    }
+    out_ += "\"} ";
+    number(static_cast<double>(k < bounds.size() && k < cumulative.size() ? cumulative[k] : count));
+    out_ += '\n';
+  }
+  const std::string suffix_labels = labelled ? "{" + labels.substr(0, labels.size() - 1) + "}" : "";
+  out_ += name;
+  out_ += "_sum";
+  out_ += suffix_labels;
+  out_ += ' ';
+  number(sum);
+  out_ += '\n';
+  out_ += name;
+  out_ += "_count";
+  out_ += suffix_labels;
+  out_ += ' ';
+  number(static_cast<double>(count));
+  out_ += '\n';
+}
+
+void PrometheusWriter::number(double v) {
+  if (v != v) {
+    out_ += "NaN";
+    return;
+  }
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+}
+
+void PrometheusWriter::bound(double v) {
+  char buf[64];
+  const auto fmt =
+      v != 0 && (v < 1e-4 || v >= 1e21) ? std::chars_format::scientific : std::chars_format::fixed;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
+  out_.append(buf, r.ptr);
+}
+
+void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
   const std::vector<double>& bounds = prometheus_duration_bounds();
   const HistogramSnapshot snap = profiler.histograms(bounds);
   w.begin("comfyvn_perf_span_calls_total", "counter", "Spans recorded per site (exact).");
@@ -200,8 +243,8 @@ inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profile
   w.begin("comfyvn_perf_span_budget_exceeded_total", "counter",
           "Times a span budget went over (p95_ms or max_ms broken in a window).");
   for (const auto& b : budgets) {
-    w.sample("comfyvn_perf_span_budget_exceeded_total", {{"name", b.name}, {"category", b.category}},
-             static_cast<double>(b.exceeded_total));
+    w.sample("comfyvn_perf_span_budget_exceeded_total",
+             {{"name", b.name}, {"category", b.category}}, static_cast<double>(b.exceeded_total));
   }
   w.begin("comfyvn_perf_span_budget_over", "gauge", "1 while a span budget is over, else 0.");
   for (const auto& b : budgets) {
@@ -215,7 +258,7 @@ inline void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profile
            static_cast<double>(snap.counters.threads_exited));
 }
 
-inline void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets) {
+void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets) {
   const BudgetHealth h = budgets.health_data();
   constexpr double kMiB = 1024.0 * 1024.0;
   w.begin("comfyvn_perf_jobs", "gauge", "Jobs the budget manager holds, by state.");
@@ -248,8 +291,7 @@ inline void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets
   }
 }
 
-// The whole exposition. With the flag off: the flag and the build info only.
-inline std::string prometheus_text(const PrometheusSources& src) {
+std::string prometheus_text(const PrometheusSources& src) {
   // Sized like the previous exposition: growing a multi-megabyte string by
   // doubling costs more than writing it (page faults on fresh memory).
   static std::atomic<std::size_t> last_size{4096};
@@ -268,9 +310,8 @@ inline std::string prometheus_text(const PrometheusSources& src) {
   return out;
 }
 
-// The exposition of the process-wide instances, as the flags allow.
-inline std::string prometheus_text(PerfProfiler& profiler, BudgetManager& budgets,
-                                   const FeatureFlags& flags) {
+std::string prometheus_text(PerfProfiler& profiler, BudgetManager& budgets,
+                            const FeatureFlags& flags) {
   PrometheusSources src;
   src.feature_flag = flags.perf_enabled();
   if (flags.profiler_enabled()) src.profiler = &profiler;
@@ -279,3 +320,4 @@ inline std::string prometheus_text(PerfProfiler& profiler, BudgetManager& budget
 }
 
 }  // namespace comfyvn::perf
+#endif

@@ -3,21 +3,16 @@
 // flags/flags.hpp; docs/configuration.md describes both.
 #pragma once
 
-#include <sys/stat.h>  // stat: what identifies one version of a file, ENOTDIR paths
-
-#include <cerrno>       // errno
-#include <charconv>     // to_chars: doubles written back as they were read
 #include <cstddef>      // size_t
 #include <cstdint>      // int64_t, uint64_t
-#include <cstdlib>      // realpath, free
 #include <optional>     // per-source values
 #include <string>       // paths, messages
 #include <string_view>  // keys
 #include <vector>       // problems
 
-#include <boost/json.hpp>
+#include <boost/json/fwd.hpp>  // value: parsed documents
 
-#include "../os/file.hpp"
+#include "../os/file.hpp"  // FileRead: read_config's result
 
 namespace comfyvn::perf::detail::flags {
 
@@ -25,7 +20,75 @@ inline constexpr std::string_view kUmbrella = "enable_perf";
 inline constexpr std::string_view kLegacyBudgets = "enable_perf_budgets";
 inline constexpr std::string_view kLegacyDashboard = "enable_perf_profiler_dashboard";
 
-inline const char* kind_name(const boost::json::value& v) {
+const char* kind_name(const boost::json::value& v);
+
+// What identifies one version of a file: an editor that replaces the file
+// (new inode) or rewrites it within the same mtime tick (new size) is seen.
+struct FileStamp {
+  int error = 0;  // 0: exists; otherwise the errno of stat
+  std::uint64_t dev = 0, ino = 0, size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp& o) const;
+  bool operator!=(const FileStamp& o) const;
+};
+
+FileStamp stamp_of(const std::string& path);
+
+// Config files are read with os::read_regular_file: non-blocking, regular
+// files only, so a FIFO, a directory or /dev/zero at the path is refused at
+// once with one message instead of hanging or reading forever.
+// A path through a regular file (ENOTDIR) counts as missing there; for the
+// config file that is a mistake worth reporting (a toggle would otherwise try
+// to create the file there), so it fails as it always has.
+os::FileRead read_config(const std::string& path);
+
+// Strict JSON; on error the problem names line and column.
+bool parse_json(std::string_view text, boost::json::value& out, std::string& problem);
+
+// Indented like the shipped file, so a settings toggle leaves a file a
+// person can still read and diff.
+void pretty(std::string& out, const boost::json::value& v, std::size_t indent);
+
+std::string pretty(const boost::json::value& v);
+
+// The one problem that is normal (no config file shipped with the program):
+// logged at info level, so it is quiet by default, but still listed.
+inline constexpr std::string_view kNotFoundNote = "not found; its flags default to off";
+
+bool is_note(const std::string& problem);
+
+// One source's say on each key; nullopt: the source leaves it alone.
+struct Layer {
+  std::optional<bool> perf, budgets, dashboard;
+};
+
+// Reads one file into `layer`, recording its stamp first (a change during
+// the read is seen next time). A missing file says nothing (the config
+// file's absence is still reported); false means the file exists but cannot
+// be trusted, and then every file flag is off.
+bool read_layer(const std::string& path, bool report_missing, Layer& layer, FileStamp& stamp,
+                std::vector<std::string>& problems);
+
+// The settings toggle: sets the umbrella and both legacy keys to `on` in
+// `path`, keeping every other key. Returns "" on success, else why nothing
+// was written.
+std::string write_switches(const std::string& path, bool on);
+
+}  // namespace comfyvn::perf::detail::flags
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <sys/stat.h>  // stat: what identifies one version of a file, ENOTDIR paths
+
+#include <cerrno>    // errno
+#include <charconv>  // to_chars: doubles written back as they were read
+#include <cstdlib>   // realpath, free
+
+#include <boost/json.hpp>  // stream_parser, serialize, value, object
+
+namespace comfyvn::perf::detail::flags {
+
+const char* kind_name(const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
       return "null";
@@ -42,20 +105,16 @@ inline const char* kind_name(const boost::json::value& v) {
   }
 }
 
-// What identifies one version of a file: an editor that replaces the file
-// (new inode) or rewrites it within the same mtime tick (new size) is seen.
-struct FileStamp {
-  int error = 0;  // 0: exists; otherwise the errno of stat
-  std::uint64_t dev = 0, ino = 0, size = 0;
-  std::int64_t mtime_ns = 0;
-  bool operator==(const FileStamp& o) const {
-    return error == o.error && dev == o.dev && ino == o.ino && size == o.size &&
-           mtime_ns == o.mtime_ns;
-  }
-  bool operator!=(const FileStamp& o) const { return !(*this == o); }
-};
+bool FileStamp::operator==(const FileStamp& o) const {
+  return error == o.error && dev == o.dev && ino == o.ino && size == o.size &&
+         mtime_ns == o.mtime_ns;
+}
 
-inline FileStamp stamp_of(const std::string& path) {
+bool FileStamp::operator!=(const FileStamp& o) const {
+  return !(*this == o);
+}
+
+FileStamp stamp_of(const std::string& path) {
   FileStamp s;
   if (path.empty()) return s;
   struct stat st {};
@@ -70,13 +129,7 @@ inline FileStamp stamp_of(const std::string& path) {
   return s;
 }
 
-// Config files are read with os::read_regular_file: non-blocking, regular
-// files only, so a FIFO, a directory or /dev/zero at the path is refused at
-// once with one message instead of hanging or reading forever.
-// A path through a regular file (ENOTDIR) counts as missing there; for the
-// config file that is a mistake worth reporting (a toggle would otherwise try
-// to create the file there), so it fails as it always has.
-inline os::FileRead read_config(const std::string& path) {
+os::FileRead read_config(const std::string& path) {
   os::FileRead r = os::read_regular_file(path);
   if (r.status == os::FileRead::missing) {
     struct stat st {};
@@ -88,8 +141,7 @@ inline os::FileRead read_config(const std::string& path) {
   return r;
 }
 
-// Strict JSON; on error the problem names line and column.
-inline bool parse_json(std::string_view text, boost::json::value& out, std::string& problem) {
+bool parse_json(std::string_view text, boost::json::value& out, std::string& problem) {
   boost::json::stream_parser p;
   boost::system::error_code ec;
   const std::size_t used = p.write(text.data(), text.size(), ec);
@@ -116,9 +168,7 @@ inline bool parse_json(std::string_view text, boost::json::value& out, std::stri
   return false;
 }
 
-// Indented like the shipped file, so a settings toggle leaves a file a
-// person can still read and diff.
-inline void pretty(std::string& out, const boost::json::value& v, std::size_t indent) {
+void pretty(std::string& out, const boost::json::value& v, std::size_t indent) {
   switch (v.kind()) {
     case boost::json::kind::object: {
       const auto& o = v.get_object();
@@ -174,34 +224,21 @@ inline void pretty(std::string& out, const boost::json::value& v, std::size_t in
   }
 }
 
-inline std::string pretty(const boost::json::value& v) {
+std::string pretty(const boost::json::value& v) {
   std::string out;
   pretty(out, v, 0);
   out += '\n';
   return out;
 }
 
-// The one problem that is normal (no config file shipped with the program):
-// logged at info level, so it is quiet by default, but still listed.
-inline constexpr std::string_view kNotFoundNote = "not found; its flags default to off";
-
-inline bool is_note(const std::string& problem) {
+bool is_note(const std::string& problem) {
   return problem.size() >= kNotFoundNote.size() &&
          problem.compare(problem.size() - kNotFoundNote.size(), kNotFoundNote.size(),
                          kNotFoundNote.data(), kNotFoundNote.size()) == 0;
 }
 
-// One source's say on each key; nullopt: the source leaves it alone.
-struct Layer {
-  std::optional<bool> perf, budgets, dashboard;
-};
-
-// Reads one file into `layer`, recording its stamp first (a change during
-// the read is seen next time). A missing file says nothing (the config
-// file's absence is still reported); false means the file exists but cannot
-// be trusted, and then every file flag is off.
-inline bool read_layer(const std::string& path, bool report_missing, Layer& layer, FileStamp& stamp,
-                       std::vector<std::string>& problems) {
+bool read_layer(const std::string& path, bool report_missing, Layer& layer, FileStamp& stamp,
+                std::vector<std::string>& problems) {
   stamp = stamp_of(path);
   if (path.empty()) return true;
   const std::string name = "config file '" + path + "': ";
@@ -251,10 +288,7 @@ inline bool read_layer(const std::string& path, bool report_missing, Layer& laye
   return true;
 }
 
-// The settings toggle: sets the umbrella and both legacy keys to `on` in
-// `path`, keeping every other key. Returns "" on success, else why nothing
-// was written.
-inline std::string write_switches(const std::string& path, bool on) {
+std::string write_switches(const std::string& path, bool on) {
   std::string target = path;
   // Editing through a symlink updates the file it points to.
   if (char* real = ::realpath(target.c_str(), nullptr)) {
@@ -285,3 +319,4 @@ inline std::string write_switches(const std::string& path, bool on) {
 }
 
 }  // namespace comfyvn::perf::detail::flags
+#endif

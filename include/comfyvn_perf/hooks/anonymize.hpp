@@ -7,20 +7,14 @@
 // their own (e.g. to scrub a log line).
 #pragma once
 
-#include <unistd.h>  // getpid: fallback entropy for the path salt
-
-#include <algorithm>    // min
-#include <chrono>       // fallback entropy for the path salt
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
-#include <random>       // random_device: the per-process path salt
 #include <string>       // scrubbed text
 #include <string_view>  // inputs
 
-#include <boost/json.hpp>
+#include <boost/json.hpp>  // payloads: value, object
 
-#include "../config.hpp"
-#include "../os/text.hpp"
+#include "../config.hpp"  // COMFYVN_PERF_VISIBLE
 
 namespace comfyvn::perf {
 
@@ -57,9 +51,6 @@ boost::json::value anonymize_value(const boost::json::value& v,
 boost::json::object anonymize(const boost::json::object& payload,
                               const AnonymizeOptions& options = {});
 
-// ---------------------------------------------------------------------------
-// Implementation.
-// ---------------------------------------------------------------------------
 namespace detail {
 
 // SipHash-2-4 (Aumasson & Bernstein): a keyed hash, so that a subscriber who
@@ -69,7 +60,30 @@ struct SipKey {
   std::uint64_t k1 = 0;
 };
 
-inline std::uint64_t siphash24(const SipKey& key, std::string_view data) noexcept {
+std::uint64_t siphash24(const SipKey& key, std::string_view data) noexcept;
+
+// One key per process, also across dlopen'ed libraries.
+COMFYVN_PERF_VISIBLE const SipKey& process_path_key() noexcept;
+
+}  // namespace detail
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <unistd.h>  // getpid: fallback entropy for the path salt
+
+#include <algorithm>  // min
+#include <chrono>     // fallback entropy for the path salt
+#include <random>     // random_device: the per-process path salt
+
+#include "../os/text.hpp"  // ASCII case, UTF-8 prefixes
+
+namespace comfyvn::perf {
+
+namespace detail {
+
+std::uint64_t siphash24(const SipKey& key, std::string_view data) noexcept {
   auto rotl = [](std::uint64_t x, int b) { return (x << b) | (x >> (64 - b)); };
   std::uint64_t v0 = key.k0 ^ 0x736f6d6570736575ull;
   std::uint64_t v1 = key.k1 ^ 0x646f72616e646f6dull;
@@ -117,7 +131,7 @@ inline std::uint64_t siphash24(const SipKey& key, std::string_view data) noexcep
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
-inline SipKey random_sip_key() noexcept {
+SipKey random_sip_key() noexcept {
   SipKey k;
   try {
     std::random_device rd;
@@ -133,13 +147,12 @@ inline SipKey random_sip_key() noexcept {
   return k;
 }
 
-// One key per process, also across dlopen'ed libraries.
-COMFYVN_PERF_VISIBLE inline const SipKey& process_path_key() noexcept {
+const SipKey& process_path_key() noexcept {
   static const SipKey key = random_sip_key();
   return key;
 }
 
-inline SipKey key_for(const AnonymizeOptions& o) noexcept {
+SipKey key_for(const AnonymizeOptions& o) noexcept {
   if (o.salt.empty()) return process_path_key();
   const SipKey fixed{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
   return SipKey{siphash24(fixed, o.salt), siphash24(SipKey{1, 2}, o.salt)};
@@ -166,13 +179,13 @@ using os::iequals;
 using os::istarts_with;
 using os::utf8_prefix;
 
-inline bool ends_with(std::string_view s, std::string_view suffix) noexcept {
+bool ends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 // "x-api-key", "sessionToken", "APIKey", "db.password" — compared without
 // case and separators, so every spelling of a name is caught.
-inline bool secret_key(std::string_view key) {
+bool secret_key(std::string_view key) {
   std::string norm;
   norm.reserve(key.size());
   for (char c : key)
@@ -214,20 +227,20 @@ inline bool secret_key(std::string_view key) {
 
 // A plain identifier, as opposed to arbitrary text that happens to contain a
 // secret word: "password" in "password=x" is a name, "/home/token:" is not.
-inline bool key_name(std::string_view s) noexcept {
+bool key_name(std::string_view s) noexcept {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
     if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
   return true;
 }
 
-inline bool secret_name(std::string_view s) {
+bool secret_name(std::string_view s) {
   return key_name(s) && secret_key(s);
 }
 
 // "name.ext" where ext starts with a letter: "forest.png", "a.tar.gz", but not
 // "3.5ms", "v1.2" or ".bashrc" (a dot file has no extension).
-inline std::string_view extension(std::string_view component) noexcept {
+std::string_view extension(std::string_view component) noexcept {
   const std::size_t dot = component.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 >= component.size()) return {};
   const std::string_view ext = component.substr(dot + 1);
@@ -242,7 +255,7 @@ inline std::string_view extension(std::string_view component) noexcept {
 // more evidence, so that "render/step", "ms/frame", "1/2", "image/png" or
 // "TCP/IP" pass: a leading dot component, three or more components, or a
 // component with a file extension.
-inline bool is_path(std::string_view s) noexcept {
+bool is_path(std::string_view s) noexcept {
   if (s.size() < 2) return false;
   if (istarts_with(s, "file:")) return true;
   const char c0 = s[0];
@@ -291,7 +304,7 @@ constexpr bool is_b64url(char c) noexcept {
 
 // What follows "Bearer": a credential is long or not a plain word, so that
 // "the bearer of news" stays readable while "Bearer abc123" does not.
-inline bool credential_like(std::string_view s) noexcept {
+bool credential_like(std::string_view s) noexcept {
   if (s.empty()) return false;
   bool plain_word = true;
   for (char c : s) {
@@ -301,7 +314,7 @@ inline bool credential_like(std::string_view s) noexcept {
   return s.size() >= 8 || !plain_word;
 }
 
-inline bool auth_scheme(std::string_view s) noexcept {
+bool auth_scheme(std::string_view s) noexcept {
   for (std::string_view w : {"bearer", "basic", "digest", "token", "negotiate"})
     if (iequals(s, w)) return true;
   return false;
@@ -537,12 +550,12 @@ class TextScrubber {
 };
 
 // Nothing to look at: no separator, no "key: value", no JWT, no Bearer.
-inline bool plain_text(std::string_view s) noexcept {
+bool plain_text(std::string_view s) noexcept {
   return s.find_first_of("/\\:=") == std::string_view::npos &&
          s.find("eyJ") == std::string_view::npos && !icontains(s, "bearer");
 }
 
-inline std::string scrub(std::string_view s, const AnonymizeOptions& o, const SipKey& key) {
+std::string scrub(std::string_view s, const AnonymizeOptions& o, const SipKey& key) {
   const std::size_t cap = o.max_string_bytes == 0 ? 1 : o.max_string_bytes;
   // Bounded work for huge strings: what lies this far out cannot reach the
   // capped output anyway.
@@ -622,30 +635,29 @@ class Walker {
 }  // namespace anon
 }  // namespace detail
 
-inline bool is_secret_key(std::string_view key) {
+bool is_secret_key(std::string_view key) {
   return detail::anon::secret_key(key);
 }
 
-inline std::string anonymize_text(std::string_view text, const AnonymizeOptions& options) {
+std::string anonymize_text(std::string_view text, const AnonymizeOptions& options) {
   const detail::SipKey key = detail::key_for(options);
   return detail::anon::scrub(text, options, key);
 }
 
-inline std::string path_token(std::string_view path, const AnonymizeOptions& options) {
+std::string path_token(std::string_view path, const AnonymizeOptions& options) {
   const detail::SipKey key = detail::key_for(options);
   return detail::anon::TextScrubber(key).token(path);
 }
 
-inline boost::json::value anonymize_value(const boost::json::value& v,
-                                          const AnonymizeOptions& options) {
+boost::json::value anonymize_value(const boost::json::value& v, const AnonymizeOptions& options) {
   const detail::SipKey key = detail::key_for(options);
   return detail::anon::Walker(options, key).value(v, 0);
 }
 
-inline boost::json::object anonymize(const boost::json::object& payload,
-                                     const AnonymizeOptions& options) {
+boost::json::object anonymize(const boost::json::object& payload, const AnonymizeOptions& options) {
   const detail::SipKey key = detail::key_for(options);
   return detail::anon::Walker(options, key).object(payload, 0);
 }
 
 }  // namespace comfyvn::perf
+#endif

@@ -5,19 +5,35 @@
 // request handler stays free of Asio.
 #pragma once
 
-#include <array>        // address bytes
-#include <charconv>     // from_chars: hexadecimal groups
-#include <cstddef>      // size_t
-#include <optional>     // the position of "::"
-#include <string_view>  // literals
+#include <string_view>  // the address and the Host header
 
-#include "../os/text.hpp"
+namespace comfyvn::perf::http::detail {
+
+// An IP literal of the loopback interface: 127.0.0.0/8, ::1, or an IPv4
+// loopback address mapped into IPv6 (::ffff:127.x.y.z). A zone suffix
+// ("::1%lo") does not change the answer.
+bool is_loopback_literal(std::string_view address);
+
+// A Host header naming a loopback address or "localhost" (any port), or none
+// at all (HTTP/1.0 clients may omit it).
+bool host_is_loopback(std::string_view host);
+
+}  // namespace comfyvn::perf::http::detail
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <array>     // address bytes
+#include <charconv>  // from_chars: hexadecimal groups
+#include <cstddef>   // size_t
+#include <optional>  // the position of "::"
+
+#include "../os/text.hpp"  // os::trim, os::iequals
 
 namespace comfyvn::perf::http::detail {
 
 // A dotted-quad IPv4 literal, as strict as inet_pton: four decimal parts of
 // at most 255 without leading zeros. Anything looser could be a DNS name.
-inline bool parse_ipv4(std::string_view s, unsigned char* out) {
+bool parse_ipv4(std::string_view s, unsigned char* out) {
   for (int part = 0; part < 4; ++part) {
     if (part > 0) {
       if (s.empty() || s.front() != '.') return false;
@@ -38,7 +54,7 @@ inline bool parse_ipv4(std::string_view s, unsigned char* out) {
 
 // An IPv6 literal in any RFC 4291 spelling ("::1", "0:0:0:0:0:0:0:1",
 // "::ffff:127.0.0.1"), without brackets or zone.
-inline bool parse_ipv6(std::string_view s, std::array<unsigned char, 16>& out) {
+bool parse_ipv6(std::string_view s, std::array<unsigned char, 16>& out) {
   std::array<unsigned char, 16> bytes{};
   std::size_t n = 0;
   std::optional<std::size_t> gap;  // where "::" stands, in bytes
@@ -83,10 +99,7 @@ inline bool parse_ipv6(std::string_view s, std::array<unsigned char, 16>& out) {
   return true;
 }
 
-// An IP literal of the loopback interface: 127.0.0.0/8, ::1, or an IPv4
-// loopback address mapped into IPv6 (::ffff:127.x.y.z). A zone suffix
-// ("::1%lo") does not change the answer.
-inline bool is_loopback_literal(std::string_view address) {
+bool is_loopback_literal(std::string_view address) {
   unsigned char v4[4];
   if (parse_ipv4(address, v4)) return v4[0] == 127;
   std::array<unsigned char, 16> v6;
@@ -101,9 +114,7 @@ inline bool is_loopback_literal(std::string_view address) {
   return v6[15] == 1;
 }
 
-// A Host header naming a loopback address or "localhost" (any port), or none
-// at all (HTTP/1.0 clients may omit it).
-inline bool host_is_loopback(std::string_view host) {
+bool host_is_loopback(std::string_view host) {
   host = os::trim(host);
   if (host.empty()) return true;
   std::string_view name = host;
@@ -118,3 +129,4 @@ inline bool host_is_loopback(std::string_view host) {
 }
 
 }  // namespace comfyvn::perf::http::detail
+#endif

@@ -6,32 +6,24 @@
 // drive it, and the services it serves can be injected.
 #pragma once
 
-#include <algorithm>    // min
-#include <cmath>        // isfinite: no NaN or Infinity leaves the adapter
 #include <cstddef>      // size_t
-#include <exception>    // exception: any other failure answers 500
-#include <new>          // bad_alloc
-#include <optional>     // optional fields
 #include <string>       // owned text
 #include <string_view>  // header values, paths
-#include <utility>      // move
-#include <vector>       // metadata set aside while a body is fitted under the cap
 
-#include <boost/json.hpp>
+#include <boost/json/serializer.hpp>  // serialized_size_upto
+#include <boost/json/value.hpp>       // route bodies
 
-#include "../budget/manager.hpp"
-#include "../budget/types.hpp"
-#include "../export/prometheus.hpp"
-#include "../flags/flags.hpp"
-#include "../os/text.hpp"
-#include "../profiler/profiler.hpp"
-#include "../runtime/singletons.hpp"
-#include "address.hpp"
-#include "options.hpp"
-#include "routes.hpp"
-#include "status.hpp"
-#include "ui_page.hpp"
-#include "validate.hpp"
+#include "../budget/manager.hpp"      // BudgetManager, a service
+#include "../budget/types.hpp"        // BudgetResult
+#include "../flags/flags.hpp"         // FeatureFlags, a service
+#include "../profiler/profiler.hpp"   // PerfProfiler, a service
+#include "../runtime/singletons.hpp"  // the process-wide services a null member means
+#include "address.hpp"                // loopback Host names (is_loopback_literal, host_is_loopback)
+#include "options.hpp"                // Options
+#include "routes.hpp"                 // Method, Action, Subsystem
+#include "status.hpp"                 // StatusCode
+#include "ui_page.hpp"                // kDashboardHtml, the page GET /api/perf/ui serves
+#include "validate.hpp"               // Rejection, Fields
 
 namespace comfyvn::perf::http {
 
@@ -91,7 +83,7 @@ Reply handle(const RequestView& req, const Options& options, const Services& ser
 Reply error_reply(StatusCode status, std::string_view detail, const Services& services = {});
 
 // ===========================================================================
-// Implementation
+// Implementation (defined under COMFYVN_PERF_IMPLEMENTATION, below)
 // ===========================================================================
 
 namespace detail {
@@ -103,27 +95,14 @@ inline constexpr std::string_view kBearerChallenge = "Bearer realm=\"comfyvn_per
 
 // Each service is resolved when a route first needs it, so that a 404 or a
 // disabled route creates no singleton.
-inline PerfProfiler& profiler_of(const Services& s) {
-  return s.profiler != nullptr ? *s.profiler : perf_profiler();
-}
-inline BudgetManager& budgets_of(const Services& s) {
-  return s.budgets != nullptr ? *s.budgets : budget_manager();
-}
-inline FeatureFlags& flags_of(const Services& s) {
-  return s.flags != nullptr ? *s.flags : feature_flags();
-}
+PerfProfiler& profiler_of(const Services& s);
+BudgetManager& budgets_of(const Services& s);
+FeatureFlags& flags_of(const Services& s);
 
 // Compares a presented secret with the expected one in time that depends only
 // on their lengths, so response timing does not reveal how many leading
 // characters were right.
-inline bool constant_time_equal(std::string_view presented, std::string_view expected) {
-  std::size_t diff = presented.size() ^ expected.size();
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
-    diff |= static_cast<std::size_t>(p ^ static_cast<unsigned char>(expected[i]));
-  }
-  return diff == 0;
-}
+bool constant_time_equal(std::string_view presented, std::string_view expected);
 
 struct Target {
   std::string_view path;
@@ -132,85 +111,38 @@ struct Target {
 
 // Paths are matched exactly as sent: no percent-decoding, no dot-segment
 // removal, so "/api/perf/../x" or "%2e%2e" can only ever miss (404).
-inline Target split_target(std::string_view t) {
-  // Absolute-form ("GET http://host/path") is valid HTTP/1.1; keep the path.
-  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
-    if (os::istarts_with(t, scheme)) {
-      const auto rest = t.substr(scheme.size());
-      const auto start = rest.find_first_of("/?#");
-      t = start == std::string_view::npos ? std::string_view("/") : rest.substr(start);
-      break;
-    }
-  }
-  if (const auto hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
-  const auto q = t.find('?');
-  if (q == std::string_view::npos) return {t, {}};
-  return {t.substr(0, q), t.substr(q + 1)};
-}
+Target split_target(std::string_view t);
 
 // The body of a successful BudgetManager call, or the matching error (its
 // body's fields, e.g. the 409's `reason` and `job`, travel with it).
-inline json::object unwrap(BudgetResult r) {
-  if (r.ok()) return std::move(r.body);
-  throw Rejection{status_of(r.error), r.detail.empty() ? "request refused" : r.detail,
-                  std::move(r.body)};
-}
+json::object unwrap(BudgetResult r);
 
 struct RouteContext {
   const Options& options;
   const Services& services;
   std::string_view query;
   const json::object& body;
-  Fields fields() const { return Fields(body, options.max_metadata_bytes); }
-  PerfProfiler& profiler() const { return profiler_of(services); }
-  BudgetManager& budgets() const { return budgets_of(services); }
-  FeatureFlags& flags() const { return flags_of(services); }
+  Fields fields() const;
+  PerfProfiler& profiler() const;
+  BudgetManager& budgets() const;
+  FeatureFlags& flags() const;
 };
 
 // ---- route bodies: each returns the success fields besides ok/feature_flag ----
 
-inline json::object route_health(const RouteContext& c) {
-  const std::size_t limit = parse_limit(c.query);
-  const bool budgets = c.flags().budgets_enabled();
-  const bool profiler = c.flags().profiler_enabled();
-  json::object out;
-  out["budgets_enabled"] = budgets;
-  out["profiler_enabled"] = profiler;
-  out["budgets"] = budgets ? json::value(c.budgets().health()) : json::value(nullptr);
-  out["profiler"] = profiler ? json::value(c.profiler().health(limit)) : json::value(nullptr);
-  return out;
-}
+json::object route_health(const RouteContext& c);
 
 // ---- the response size cap ----
 
 // `metadata_omitted`: how many entries of the list show `metadata: null`
 // because of the size cap, counting those the producing part already
 // dropped.
-inline void add_omitted(json::object& o, std::size_t more) {
-  std::size_t already = 0;
-  if (const json::value* v = o.if_contains("metadata_omitted"); v != nullptr && v->is_uint64()) {
-    already = static_cast<std::size_t>(v->get_uint64());
-  } else if (v != nullptr && v->is_int64() && v->get_int64() > 0) {
-    already = static_cast<std::size_t>(v->get_int64());
-  }
-  o["metadata_omitted"] = already + more;
-}
+void add_omitted(json::object& o, std::size_t more);
 
 // Serialises `v` into `out` unless it exceeds `cap` bytes; false then, having
 // done at most about `cap` bytes of work. A serializer is read in chunks so
 // that a huge value is never written out in full just to be refused.
-inline bool serialize_capped(const json::value& v, std::size_t cap, std::string& out) {
-  json::serializer sr;
-  sr.reset(&v);
-  out.clear();
-  char buf[16 * 1024];
-  while (!sr.done()) {
-    const std::string_view chunk = sr.read(buf, sizeof buf);
-    if (out.size() + chunk.size() > cap) return false;
-    out.append(chunk.data(), chunk.size());
-  }
-  return true;
-}
+bool serialize_capped(const json::value& v, std::size_t cap, std::string& out);
 
 // Serialised size of `v` (a value, object or array), counted up to just past
 // `limit` (then it stops).
@@ -233,7 +165,184 @@ inline constexpr std::size_t kEnvelopeBytes = 256;
 // keep their `metadata` in order while it fits; from the first that does not
 // fit on, `metadata` is null. `fields` is the route's whole answer and
 // contains `items`. Returns how many entries lost their metadata.
-inline std::size_t fit_metadata(const json::object& fields, json::array& items, std::size_t cap) {
+std::size_t fit_metadata(const json::object& fields, json::array& items, std::size_t cap);
+
+// `jobs` and `assets` are paged by the manager, under its lock, which also
+// stops including asset metadata once it totals max_response_bytes; the
+// adapter then drops more if the whole body still would not fit.
+json::object route_budgets(const RouteContext& c);
+
+json::object route_apply(const RouteContext& c);
+json::object route_job_register(const RouteContext& c);
+json::object route_job_start(const RouteContext& c);
+json::object route_job_finish(const RouteContext& c);
+json::object route_job_refresh(const RouteContext& c);
+json::object route_asset_register(const RouteContext& c);
+json::object route_asset_touch(const RouteContext& c);
+json::object route_asset_evict(const RouteContext& c);
+json::object route_asset_unregister(const RouteContext& c);
+json::object route_mark(const RouteContext& c);
+json::object route_dashboard(const RouteContext& c);
+json::object route_tree(const RouteContext& c);
+json::object route_span_budgets(const RouteContext& c);
+
+// {name (1-128), category (1-64, optional), p95_ms, max_ms (> 0, at least one)}.
+json::object route_span_budget_set(const RouteContext& c);
+
+json::object route_span_budget_remove(const RouteContext& c);
+json::object route_spikes(const RouteContext& c);
+json::object route_reset(const RouteContext& c);
+
+json::object run(Action action, const RouteContext& c);
+
+// NaN and the infinities have no JSON spelling (Boost.JSON would write the
+// non-JSON tokens NaN and Infinity, which every strict parser refuses). A
+// number that overflowed somewhere (two 1e308 sizes summed) is written as
+// null: the field is still there and the rest of the body stays readable.
+// The depth is bounded by the request parser's depth cap plus a few levels.
+void null_non_finite(json::value& v);
+
+// The body of a response past Options::max_response_bytes. 422 rather than a
+// 5xx: nothing failed, and the client can ask for less (`hint` names how).
+Rejection too_large(std::size_t cap, std::string_view hint);
+
+// What to tell a client whose answer would not fit.
+std::string_view page_hint(Action action);
+
+// {"ok", ["detail",] "feature_flag", ...fields} as a complete reply; an empty
+// body when the JSON would exceed `cap` bytes.
+Reply json_reply(StatusCode status, bool flag, std::string_view detail, json::object fields,
+                 std::size_t cap = static_cast<std::size_t>(-1));
+
+// The routes whose body is not our JSON envelope: the Prometheus
+// exposition, and a trace (bounded by max_trace_spans rather than
+// max_response_bytes). Errors still answer the JSON error body.
+Reply raw_reply(Action action, const RouteContext& c);
+
+// The dashboard's own requests: a browser labels them with Origin
+// "http://" + the Host it sent. Anything else ("null", another port, another
+// host, https, a missing Host) is another origin.
+bool same_origin(std::string_view origin, std::string_view host);
+
+bool subsystem_enabled(Subsystem s, const FeatureFlags& flags);
+
+Reply dispatch(const RequestView& req, const Options& options, const Services& services, bool flag);
+
+}  // namespace detail
+
+}  // namespace comfyvn::perf::http
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <algorithm>  // min, max
+#include <chrono>     // milliseconds: a trace's length
+#include <cmath>      // isfinite: no NaN or Infinity leaves the adapter
+#include <cstdint>    // int64_t
+#include <exception>  // exception: any other failure answers 500
+#include <new>        // bad_alloc
+#include <optional>   // optional fields
+#include <utility>    // move
+#include <vector>     // metadata set aside while a body is fitted under the cap
+
+#include <boost/json.hpp>  // value_from
+
+#include "../export/prometheus.hpp"  // prometheus_text: GET /metrics
+#include "../os/text.hpp"            // istarts_with, iequals, trim
+
+namespace comfyvn::perf::http {
+
+namespace detail {
+
+PerfProfiler& profiler_of(const Services& s) {
+  return s.profiler != nullptr ? *s.profiler : perf_profiler();
+}
+BudgetManager& budgets_of(const Services& s) {
+  return s.budgets != nullptr ? *s.budgets : budget_manager();
+}
+FeatureFlags& flags_of(const Services& s) {
+  return s.flags != nullptr ? *s.flags : feature_flags();
+}
+
+bool constant_time_equal(std::string_view presented, std::string_view expected) {
+  std::size_t diff = presented.size() ^ expected.size();
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    diff |= static_cast<std::size_t>(p ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+Target split_target(std::string_view t) {
+  // Absolute-form ("GET http://host/path") is valid HTTP/1.1; keep the path.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (os::istarts_with(t, scheme)) {
+      const auto rest = t.substr(scheme.size());
+      const auto start = rest.find_first_of("/?#");
+      t = start == std::string_view::npos ? std::string_view("/") : rest.substr(start);
+      break;
+    }
+  }
+  if (const auto hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
+  const auto q = t.find('?');
+  if (q == std::string_view::npos) return {t, {}};
+  return {t.substr(0, q), t.substr(q + 1)};
+}
+
+json::object unwrap(BudgetResult r) {
+  if (r.ok()) return std::move(r.body);
+  throw Rejection{status_of(r.error), r.detail.empty() ? "request refused" : r.detail,
+                  std::move(r.body)};
+}
+
+Fields RouteContext::fields() const {
+  return Fields(body, options.max_metadata_bytes);
+}
+PerfProfiler& RouteContext::profiler() const {
+  return profiler_of(services);
+}
+BudgetManager& RouteContext::budgets() const {
+  return budgets_of(services);
+}
+FeatureFlags& RouteContext::flags() const {
+  return flags_of(services);
+}
+
+json::object route_health(const RouteContext& c) {
+  const std::size_t limit = parse_limit(c.query);
+  const bool budgets = c.flags().budgets_enabled();
+  const bool profiler = c.flags().profiler_enabled();
+  json::object out;
+  out["budgets_enabled"] = budgets;
+  out["profiler_enabled"] = profiler;
+  out["budgets"] = budgets ? json::value(c.budgets().health()) : json::value(nullptr);
+  out["profiler"] = profiler ? json::value(c.profiler().health(limit)) : json::value(nullptr);
+  return out;
+}
+
+void add_omitted(json::object& o, std::size_t more) {
+  std::size_t already = 0;
+  if (const json::value* v = o.if_contains("metadata_omitted"); v != nullptr && v->is_uint64()) {
+    already = static_cast<std::size_t>(v->get_uint64());
+  } else if (v != nullptr && v->is_int64() && v->get_int64() > 0) {
+    already = static_cast<std::size_t>(v->get_int64());
+  }
+  o["metadata_omitted"] = already + more;
+}
+
+bool serialize_capped(const json::value& v, std::size_t cap, std::string& out) {
+  json::serializer sr;
+  sr.reset(&v);
+  out.clear();
+  char buf[16 * 1024];
+  while (!sr.done()) {
+    const std::string_view chunk = sr.read(buf, sizeof buf);
+    if (out.size() + chunk.size() > cap) return false;
+    out.append(chunk.data(), chunk.size());
+  }
+  return true;
+}
+
+std::size_t fit_metadata(const json::object& fields, json::array& items, std::size_t cap) {
   // Set every entry's metadata aside, measure the rest, then put metadata
   // back while it fits. Moving json values is cheap (no copy).
   std::vector<json::value> kept(items.size());
@@ -266,10 +375,7 @@ inline std::size_t fit_metadata(const json::object& fields, json::array& items, 
   return omitted;
 }
 
-// `jobs` and `assets` are paged by the manager, under its lock, which also
-// stops including asset metadata once it totals max_response_bytes; the
-// adapter then drops more if the whole body still would not fit.
-inline json::object route_budgets(const RouteContext& c) {
+json::object route_budgets(const RouteContext& c) {
   const std::size_t limit = parse_count(c.query, "limit", kDefaultPageLimit, kMaxPageLimit);
   const std::size_t offset = parse_count(c.query, "offset", 0, kMaxPageOffset);
   json::object fields{
@@ -283,12 +389,12 @@ inline json::object route_budgets(const RouteContext& c) {
   return fields;
 }
 
-inline json::object route_apply(const RouteContext& c) {
+json::object route_apply(const RouteContext& c) {
   // The manager owns the limits' names, types and ranges; it names the field.
   return unwrap(c.budgets().configure(c.body));
 }
 
-inline json::object route_job_register(const RouteContext& c) {
+json::object route_job_register(const RouteContext& c) {
   const Fields f = c.fields();
   std::string job_id = f.required_text("job_id", 1, 128);
   std::string job_type = f.text("job_type", 1, 128).value_or("generic");
@@ -302,12 +408,12 @@ inline json::object route_job_register(const RouteContext& c) {
       c.budgets().register_job(std::move(job_id), std::move(job_type), std::move(payload)));
 }
 
-inline json::object route_job_start(const RouteContext& c) {
+json::object route_job_start(const RouteContext& c) {
   const std::string job_id = c.fields().required_text("job_id", 1, 128);
   return unwrap(c.budgets().start_job(job_id));
 }
 
-inline json::object route_job_finish(const RouteContext& c) {
+json::object route_job_finish(const RouteContext& c) {
   const Fields f = c.fields();
   const std::string job_id = f.required_text("job_id", 1, 128);
   std::string status = f.text("status", 1, 32).value_or("complete");
@@ -315,11 +421,11 @@ inline json::object route_job_finish(const RouteContext& c) {
   return unwrap(c.budgets().finish_job(job_id, std::move(status), std::move(reason)));
 }
 
-inline json::object route_job_refresh(const RouteContext& c) {
+json::object route_job_refresh(const RouteContext& c) {
   return {{"transitions", c.budgets().refresh_queue()}};
 }
 
-inline json::object route_asset_register(const RouteContext& c) {
+json::object route_asset_register(const RouteContext& c) {
   const Fields f = c.fields();
   std::string asset_id = f.required_text("asset_id", 1, 256);
   const double size_mb = f.required_number("size_mb", 0.0);
@@ -327,24 +433,24 @@ inline json::object route_asset_register(const RouteContext& c) {
   return unwrap(c.budgets().register_asset(std::move(asset_id), size_mb, std::move(metadata)));
 }
 
-inline json::object route_asset_touch(const RouteContext& c) {
+json::object route_asset_touch(const RouteContext& c) {
   const std::string asset_id = c.fields().required_text("asset_id", 1, 256);
   return unwrap(c.budgets().touch_asset(asset_id));
 }
 
-inline json::object route_asset_evict(const RouteContext& c) {
+json::object route_asset_evict(const RouteContext& c) {
   const Fields f = c.fields();
   std::optional<double> target_mb = f.number("target_mb", 0.0);
   std::optional<std::string> asset_id = f.text("asset_id", 1, 256);
   return unwrap(c.budgets().evict_lazy_assets(target_mb, std::move(asset_id)));
 }
 
-inline json::object route_asset_unregister(const RouteContext& c) {
+json::object route_asset_unregister(const RouteContext& c) {
   const std::string asset_id = c.fields().required_text("asset_id", 1, 256);
   return unwrap(c.budgets().unregister_asset(asset_id));
 }
 
-inline json::object route_mark(const RouteContext& c) {
+json::object route_mark(const RouteContext& c) {
   const Fields f = c.fields();
   const std::string name = f.required_text("name", 1, 128);
   const std::string category = f.text("category", 1, 64).value_or("general");
@@ -352,7 +458,7 @@ inline json::object route_mark(const RouteContext& c) {
   return {{"mark", c.profiler().mark(name, category, std::move(metadata))}};
 }
 
-inline json::object route_dashboard(const RouteContext& c) {
+json::object route_dashboard(const RouteContext& c) {
   const std::size_t limit = parse_limit(c.query);
   const std::size_t marks = parse_count(c.query, "marks", kDefaultMarksLimit, kMaxMarksLimit);
   json::object fields{{"dashboard", c.profiler().dashboard(limit, marks)}};
@@ -376,19 +482,18 @@ inline json::object route_dashboard(const RouteContext& c) {
   return fields;
 }
 
-inline json::object route_tree(const RouteContext& c) {
+json::object route_tree(const RouteContext& c) {
   const std::size_t limit = parse_count(c.query, "limit", kDefaultTreeLimit, kMaxTreeLimit);
   return {{"tree", json::value_from(c.profiler().call_tree(limit))}};
 }
 
-inline json::object route_span_budgets(const RouteContext& c) {
+json::object route_span_budgets(const RouteContext& c) {
   json::array list;
   for (const auto& b : c.profiler().span_budgets()) list.push_back(json::value_from(b));
   return {{"budgets", std::move(list)}};
 }
 
-// {name (1-128), category (1-64, optional), p95_ms, max_ms (> 0, at least one)}.
-inline json::object route_span_budget_set(const RouteContext& c) {
+json::object route_span_budget_set(const RouteContext& c) {
   const Fields f = c.fields();
   SpanBudgetSpec spec;
   spec.name = f.required_text("name", 1, 128);
@@ -397,9 +502,9 @@ inline json::object route_span_budget_set(const RouteContext& c) {
   spec.max_ms = f.number("max_ms", 0.0);
   for (const char* key : {"p95_ms", "max_ms"}) {
     const std::optional<double>& v = key[0] == 'p' ? spec.p95_ms : spec.max_ms;
-    if (v && !(*v > 0)) throw Rejection{StatusCode::unprocessable_entity,
-                                        std::string(key) + " must be a number > 0",
-                                        json::object{{"field", key}}};
+    if (v && !(*v > 0))
+      throw Rejection{StatusCode::unprocessable_entity, std::string(key) + " must be a number > 0",
+                      json::object{{"field", key}}};
   }
   PerfProfiler::SpanBudgetResult r = c.profiler().set_span_budget(spec);
   if (!r.ok()) {
@@ -414,25 +519,25 @@ inline json::object route_span_budget_set(const RouteContext& c) {
   return {{"budget", json::value_from(r.state)}};
 }
 
-inline json::object route_span_budget_remove(const RouteContext& c) {
+json::object route_span_budget_remove(const RouteContext& c) {
   const Fields f = c.fields();
   const std::string name = f.required_text("name", 1, 128);
   const std::string category = f.text("category", 1, 64).value_or("");
   return {{"removed", c.profiler().remove_span_budget(name, category)}};
 }
 
-inline json::object route_spikes(const RouteContext& c) {
+json::object route_spikes(const RouteContext& c) {
   json::array list;
   for (const auto& s : c.profiler().spikes()) list.push_back(json::value_from(s));
   return {{"spikes", std::move(list)}};
 }
 
-inline json::object route_reset(const RouteContext& c) {
+json::object route_reset(const RouteContext& c) {
   c.profiler().reset();
   return {};
 }
 
-inline json::object run(Action action, const RouteContext& c) {
+json::object run(Action action, const RouteContext& c) {
   switch (action) {
     case Action::health:
       return route_health(c);
@@ -480,12 +585,7 @@ inline json::object run(Action action, const RouteContext& c) {
   throw Rejection{StatusCode::not_found, "no such route"};
 }
 
-// NaN and the infinities have no JSON spelling (Boost.JSON would write the
-// non-JSON tokens NaN and Infinity, which every strict parser refuses). A
-// number that overflowed somewhere (two 1e308 sizes summed) is written as
-// null: the field is still there and the rest of the body stays readable.
-// The depth is bounded by the request parser's depth cap plus a few levels.
-inline void null_non_finite(json::value& v) {
+void null_non_finite(json::value& v) {
   if (v.is_double()) {
     if (!std::isfinite(v.get_double())) v = nullptr;
   } else if (v.is_object()) {
@@ -495,9 +595,7 @@ inline void null_non_finite(json::value& v) {
   }
 }
 
-// The body of a response past Options::max_response_bytes. 422 rather than a
-// 5xx: nothing failed, and the client can ask for less (`hint` names how).
-inline Rejection too_large(std::size_t cap, std::string_view hint) {
+Rejection too_large(std::size_t cap, std::string_view hint) {
   std::string detail =
       "response would exceed max_response_bytes (" + std::to_string(cap) + " bytes)";
   if (!hint.empty()) detail += "; " + std::string(hint);
@@ -505,8 +603,7 @@ inline Rejection too_large(std::size_t cap, std::string_view hint) {
                    json::object{{"max_response_bytes", cap}}};
 }
 
-// What to tell a client whose answer would not fit.
-inline std::string_view page_hint(Action action) {
+std::string_view page_hint(Action action) {
   switch (action) {
     case Action::budgets_snapshot:
       return "lower limit (the jobs and assets per page) and page with offset";
@@ -520,10 +617,8 @@ inline std::string_view page_hint(Action action) {
   }
 }
 
-// {"ok", ["detail",] "feature_flag", ...fields} as a complete reply; an empty
-// body when the JSON would exceed `cap` bytes.
-inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
-                        json::object fields, std::size_t cap = static_cast<std::size_t>(-1)) {
+Reply json_reply(StatusCode status, bool flag, std::string_view detail, json::object fields,
+                 std::size_t cap) {
   const bool ok = status == StatusCode::ok;
   json::object body;
   body.reserve(fields.size() + 3);
@@ -539,10 +634,7 @@ inline Reply json_reply(StatusCode status, bool flag, std::string_view detail,
   return reply;
 }
 
-// The routes whose body is not our JSON envelope: the Prometheus
-// exposition, and a trace (bounded by max_trace_spans rather than
-// max_response_bytes). Errors still answer the JSON error body.
-inline Reply raw_reply(Action action, const RouteContext& c) {
+Reply raw_reply(Action action, const RouteContext& c) {
   Reply reply;
   if (action == Action::ui) {
     reply.body = std::string(kDashboardHtml);
@@ -568,8 +660,8 @@ inline Reply raw_reply(Action action, const RouteContext& c) {
     reply.body = std::move(*trace);
     return reply;
   }
-  const double longest = std::max(kMinTraceSeconds,
-                                  std::min(kMaxTraceSeconds, c.options.max_trace_seconds));
+  const double longest =
+      std::max(kMinTraceSeconds, std::min(kMaxTraceSeconds, c.options.max_trace_seconds));
   const double seconds = parse_decimal(c.query, "seconds", std::min(kDefaultTraceSeconds, longest),
                                        kMinTraceSeconds, longest);
   try {
@@ -582,16 +674,13 @@ inline Reply raw_reply(Action action, const RouteContext& c) {
   return reply;
 }
 
-// The dashboard's own requests: a browser labels them with Origin
-// "http://" + the Host it sent. Anything else ("null", another port, another
-// host, https, a missing Host) is another origin.
-inline bool same_origin(std::string_view origin, std::string_view host) {
+bool same_origin(std::string_view origin, std::string_view host) {
   constexpr std::string_view kScheme = "http://";
   if (host.empty() || origin.size() != kScheme.size() + host.size()) return false;
   return os::istarts_with(origin, kScheme) && os::iequals(origin.substr(kScheme.size()), host);
 }
 
-inline bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
+bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
   switch (s) {
     case Subsystem::budgets:
       return flags.budgets_enabled();
@@ -603,8 +692,8 @@ inline bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
   return true;
 }
 
-inline Reply dispatch(const RequestView& req, const Options& options, const Services& services,
-                      bool flag) {
+Reply dispatch(const RequestView& req, const Options& options, const Services& services,
+               bool flag) {
   if (req.version / 10 != 1) {
     throw Rejection{StatusCode::http_version_not_supported, kVersionDetail, {}, {}, true};
   }
@@ -681,7 +770,7 @@ inline Reply dispatch(const RequestView& req, const Options& options, const Serv
 
 }  // namespace detail
 
-inline Reply handle(const RequestView& req, const Options& options, const Services& services) {
+Reply handle(const RequestView& req, const Options& options, const Services& services) {
   const bool flag = detail::flags_of(services).perf_enabled();
   Reply reply;
   bool close = false;
@@ -703,7 +792,7 @@ inline Reply handle(const RequestView& req, const Options& options, const Servic
   return reply;
 }
 
-inline Reply error_reply(StatusCode status, std::string_view detail, const Services& services) {
+Reply error_reply(StatusCode status, std::string_view detail, const Services& services) {
   const bool flag = detail::flags_of(services).perf_enabled();
   Reply reply = detail::json_reply(status, flag, detail, {});
   reply.keep_alive = false;
@@ -711,3 +800,4 @@ inline Reply error_reply(StatusCode status, std::string_view detail, const Servi
 }
 
 }  // namespace comfyvn::perf::http
+#endif

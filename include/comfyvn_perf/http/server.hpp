@@ -8,43 +8,19 @@
 // Adapter serves it.
 #pragma once
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <pthread.h>  // pthread_sigmask, pthread_setname_np
-#include <signal.h>   // sigset_t: serving threads never take the application's signals
-#endif
-
-#include <algorithm>    // min, max
-#include <atomic>       // connection and request counters
-#include <chrono>       // timeouts
 #include <cstddef>      // size_t
-#include <cstdint>      // uint16_t, uint32_t, uint64_t
-#include <memory>       // shared_ptr sessions, unique_ptr server
+#include <cstdint>      // uint16_t, uint64_t
+#include <memory>       // unique_ptr server
 #include <mutex>        // start/stop from several threads
-#include <optional>     // parser and interim response of a session
-#include <sstream>      // serialising the canned refusal
-#include <stdexcept>    // runtime_error from start()
-#include <string>       // error messages
-#include <string_view>  // header values
-#include <thread>       // serving threads
-#include <utility>      // move
-#include <vector>       // threads
+#include <string_view>  // received bytes, error details
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/message.hpp>      // Request, Response
+#include <boost/beast/http/status.hpp>       // Status
+#include <boost/beast/http/string_body.hpp>  // the bodies of Request and Response
+#include <boost/system/error_code.hpp>       // parse_error_status()'s argument
 
-#include "../os/text.hpp"
-#include "address.hpp"
-#include "handler.hpp"
-#include "options.hpp"
-#include "routes.hpp"
-#include "status.hpp"
+#include "handler.hpp"  // Services
+#include "options.hpp"  // Options
 
 namespace comfyvn::perf::http {
 
@@ -61,8 +37,7 @@ using Status = boost::beast::http::status;
 // at once. The unit tests and the fuzzer drive it without a socket.
 class RequestHandler {
  public:
-  explicit RequestHandler(Options options = {}, Services services = {})
-      : options_(std::move(options)), services_(services) {}
+  explicit RequestHandler(Options options = {}, Services services = {});
 
   const Options& options() const noexcept { return options_; }
   const Services& services() const noexcept { return services_; }
@@ -107,9 +82,8 @@ class Server;
 // in one process; each owns its threads and sockets.
 class Adapter {
  public:
-  explicit Adapter(Options options = {}, Services services = {})
-      : options_(std::move(options)), services_(services) {}
-  ~Adapter() { stop(); }
+  explicit Adapter(Options options = {}, Services services = {});
+  ~Adapter();
   Adapter(const Adapter&) = delete;
   Adapter& operator=(const Adapter&) = delete;
 
@@ -137,6 +111,43 @@ class Adapter {
   std::unique_ptr<detail::Server> server_;
 };
 
+}  // namespace comfyvn::perf::http
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>  // pthread_sigmask, pthread_setname_np
+#include <signal.h>   // sigset_t: serving threads never take the application's signals
+#endif
+
+#include <algorithm>  // min, max
+#include <atomic>     // connection and request counters
+#include <chrono>     // timeouts
+#include <optional>   // parser and interim response of a session
+#include <sstream>    // serialising the canned refusal
+#include <stdexcept>  // runtime_error from start()
+#include <string>     // error messages
+#include <thread>     // serving threads
+#include <utility>    // move
+#include <vector>     // threads
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "../os/text.hpp"
+#include "address.hpp"
+#include "routes.hpp"
+#include "status.hpp"
+
+namespace comfyvn::perf::http {
+
 // ===========================================================================
 // Implementation: Beast messages
 // ===========================================================================
@@ -145,11 +156,11 @@ namespace detail {
 
 namespace bhttp = boost::beast::http;
 
-inline std::string_view to_sv(boost::beast::string_view s) {
+std::string_view to_sv(boost::beast::string_view s) {
   return {s.data(), s.size()};
 }
 
-inline Method method_of(bhttp::verb v) {
+Method method_of(bhttp::verb v) {
   switch (v) {
     case bhttp::verb::get:
       return Method::get;
@@ -166,7 +177,7 @@ inline Method method_of(bhttp::verb v) {
 
 // The Beast response of a reply. HEAD keeps the GET answer's headers,
 // Content-Length included, and drops its body.
-inline Response to_response(Reply reply, unsigned version, bool head) {
+Response to_response(Reply reply, unsigned version, bool head) {
   Response res{static_cast<Status>(static_cast<unsigned>(reply.status)), version == 10 ? 10u : 11u};
   res.set(bhttp::field::server, "comfyvn_perf");
   res.set(bhttp::field::cache_control, "no-store");
@@ -201,7 +212,10 @@ inline Response to_response(Reply reply, unsigned version, bool head) {
 
 }  // namespace detail
 
-inline Response RequestHandler::handle(const Request& req) const {
+RequestHandler::RequestHandler(Options options, Services services)
+    : options_(std::move(options)), services_(services) {}
+
+Response RequestHandler::handle(const Request& req) const {
   RequestView view;
   view.method = detail::method_of(req.method());
   view.version = req.version();
@@ -220,8 +234,8 @@ inline Response RequestHandler::handle(const Request& req) const {
                              req.method() == detail::bhttp::verb::head);
 }
 
-inline Status RequestHandler::parse_error_status(const boost::system::error_code& ec,
-                                                 std::string_view received) {
+Status RequestHandler::parse_error_status(const boost::system::error_code& ec,
+                                          std::string_view received) {
   namespace bhttp = detail::bhttp;
   if (ec == bhttp::error::header_limit) {
     const bool line_ended = received.empty() || received.find('\n') != std::string_view::npos;
@@ -243,8 +257,8 @@ inline Status RequestHandler::parse_error_status(const boost::system::error_code
   return Status::bad_request;
 }
 
-inline Response RequestHandler::error_response(Status status, std::string_view detail,
-                                               const Services& services) {
+Response RequestHandler::error_response(Status status, std::string_view detail,
+                                        const Services& services) {
   // The parse-error statuses (414, 431, 505...) are not all among
   // StatusCode's names, but StatusCode carries any number.
   const auto code = static_cast<StatusCode>(static_cast<unsigned>(status));
@@ -273,7 +287,7 @@ struct ServerState {
   net::io_context* work = nullptr;
 };
 
-inline const char* describe_parse_error(const boost::system::error_code& ec, Status status) {
+const char* describe_parse_error(const boost::system::error_code& ec, Status status) {
   switch (status) {
     case Status::uri_too_long:
       return "request line too long";
@@ -624,7 +638,7 @@ class Server {
 };
 
 // The listening endpoint, or the reason it is refused.
-inline tcp::endpoint resolve_bind(const Options& o) {
+tcp::endpoint resolve_bind(const Options& o) {
   const std::string host = os::iequals(o.bind, "localhost") ? std::string("127.0.0.1") : o.bind;
   boost::system::error_code ec;
   const auto addr = net::ip::make_address(host, ec);
@@ -641,14 +655,21 @@ inline tcp::endpoint resolve_bind(const Options& o) {
 
 }  // namespace detail
 
-inline void Adapter::start() {
+Adapter::Adapter(Options options, Services services)
+    : options_(std::move(options)), services_(services) {}
+
+Adapter::~Adapter() {
+  stop();
+}
+
+void Adapter::start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (server_) throw std::runtime_error("comfyvn_perf http: adapter already started");
   const auto endpoint = detail::resolve_bind(options_);
   server_ = std::make_unique<detail::Server>(options_, services_, endpoint);
 }
 
-inline void Adapter::stop() noexcept {
+void Adapter::stop() noexcept {
   std::unique_ptr<detail::Server> server;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -657,19 +678,20 @@ inline void Adapter::stop() noexcept {
   server.reset();
 }
 
-inline bool Adapter::running() const noexcept {
+bool Adapter::running() const noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   return server_ != nullptr;
 }
 
-inline std::uint16_t Adapter::port() const noexcept {
+std::uint16_t Adapter::port() const noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   return server_ ? server_->port() : 0;
 }
 
-inline AdapterStats Adapter::stats() const noexcept {
+AdapterStats Adapter::stats() const noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   return server_ ? server_->stats() : AdapterStats{};
 }
 
 }  // namespace comfyvn::perf::http
+#endif

@@ -3,10 +3,21 @@
 // `python3 tools/gen_ui_header.py` (the unit test `ui_header` fails while this file is stale).
 // 98424 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
+// Only the implementation section holds them: one file per program parses them.
 #pragma once
 
-#include <string_view>
+#include <string_view>  // kDashboardHtml
 
+namespace comfyvn::perf::http {
+
+// The page, one self-contained HTML document. Defined in the implementation
+// section (config.hpp, COMFYVN_PERF_IMPLEMENTATION).
+extern const std::string_view kDashboardHtml;
+
+}  // namespace comfyvn::perf::http
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 namespace comfyvn::perf::http {
 
 namespace detail {
@@ -19,7 +30,7 @@ namespace detail {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
 #endif
-inline constexpr char kDashboardHtmlBytes[] =
+constexpr char kDashboardHtmlBytes[] =
     R"comfyvn_ui(<!doctype html>
 <html lang="en">
 <head>
@@ -2137,7 +2148,9 @@ canvas { display: block; width: 100%; }
 #endif
 }  // namespace detail
 
-inline constexpr std::string_view kDashboardHtml{detail::kDashboardHtmlBytes,
-                                                 sizeof(detail::kDashboardHtmlBytes) - 1};
+// Constant-initialised: valid before any dynamic initialiser runs.
+const std::string_view kDashboardHtml{detail::kDashboardHtmlBytes,
+                                      sizeof(detail::kDashboardHtmlBytes) - 1};
 
 }  // namespace comfyvn::perf::http
+#endif

@@ -5,20 +5,50 @@
 // not a number, and NaN or infinity never get through.
 #pragma once
 
-#include <cmath>        // isfinite, floor
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <optional>     // "not acceptable"
 #include <string>       // shortened names
 #include <string_view>  // length checks
 
-#include <boost/json.hpp>
-
-#include "../os/text.hpp"
+#include <boost/json/fwd.hpp>  // value, object: what is checked
 
 namespace comfyvn::perf::detail {
 
-inline std::optional<double> json_number(const boost::json::value& v) {
+std::optional<double> json_number(const boost::json::value& v);
+
+// A whole number >= 0 that fits in 64 bits.
+std::optional<std::uint64_t> json_whole_number(const boost::json::value& v);
+
+// Lengths are characters as a person counts them: UTF-8 code points, not
+// bytes.
+bool length_within(std::string_view s, std::size_t lo, std::size_t hi);
+
+// A client-chosen key or id as error messages quote it: at most `max_bytes`
+// (cut on a UTF-8 boundary, marked with "..."), so that a megabyte-long
+// unknown key cannot make a megabyte-long detail.
+std::string quoted_name(std::string_view s, std::size_t max_bytes = 64);
+
+// The length of boost::json::serialize(v), counted through a small buffer
+// instead of building the whole string: caps on stored metadata and on
+// response bodies measure what a client would receive.
+std::size_t serialized_size(const boost::json::value& v);
+
+std::size_t serialized_size(const boost::json::object& o);
+
+}  // namespace comfyvn::perf::detail
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <cmath>  // isfinite, floor
+
+#include <boost/json.hpp>  // value, object, serializer
+
+#include "../os/text.hpp"  // utf8_length, utf8_prefix
+
+namespace comfyvn::perf::detail {
+
+std::optional<double> json_number(const boost::json::value& v) {
   double d = 0;
   if (v.is_int64()) {
     d = static_cast<double>(v.get_int64());
@@ -33,8 +63,7 @@ inline std::optional<double> json_number(const boost::json::value& v) {
   return d;
 }
 
-// A whole number >= 0 that fits in 64 bits.
-inline std::optional<std::uint64_t> json_whole_number(const boost::json::value& v) {
+std::optional<std::uint64_t> json_whole_number(const boost::json::value& v) {
   if (v.is_uint64()) return v.get_uint64();
   if (v.is_int64()) {
     if (v.get_int64() < 0) return std::nullopt;
@@ -51,27 +80,19 @@ inline std::optional<std::uint64_t> json_whole_number(const boost::json::value& 
   return std::nullopt;
 }
 
-// Lengths are characters as a person counts them: UTF-8 code points, not
-// bytes.
-inline bool length_within(std::string_view s, std::size_t lo, std::size_t hi) {
+bool length_within(std::string_view s, std::size_t lo, std::size_t hi) {
   const std::size_t n = os::utf8_length(s);
   return n >= lo && n <= hi;
 }
 
-// A client-chosen key or id as error messages quote it: at most `max_bytes`
-// (cut on a UTF-8 boundary, marked with "..."), so that a megabyte-long
-// unknown key cannot make a megabyte-long detail.
-inline std::string quoted_name(std::string_view s, std::size_t max_bytes = 64) {
+std::string quoted_name(std::string_view s, std::size_t max_bytes) {
   if (s.size() <= max_bytes) return std::string(s);
   std::string out(os::utf8_prefix(s, max_bytes));
   out += "...";
   return out;
 }
 
-// The length of boost::json::serialize(v), counted through a small buffer
-// instead of building the whole string: caps on stored metadata and on
-// response bodies measure what a client would receive.
-inline std::size_t serialized_size(const boost::json::value& v) {
+std::size_t serialized_size(const boost::json::value& v) {
   boost::json::serializer sr;
   sr.reset(&v);
   char buf[4096];
@@ -80,7 +101,7 @@ inline std::size_t serialized_size(const boost::json::value& v) {
   return n;
 }
 
-inline std::size_t serialized_size(const boost::json::object& o) {
+std::size_t serialized_size(const boost::json::object& o) {
   boost::json::serializer sr;
   sr.reset(&o);
   char buf[4096];
@@ -90,3 +111,4 @@ inline std::size_t serialized_size(const boost::json::object& o) {
 }
 
 }  // namespace comfyvn::perf::detail
+#endif

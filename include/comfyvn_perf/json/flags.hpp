@@ -1,26 +1,38 @@
 // comfyvn_perf — JSON views of the feature flags.
 #pragma once
 
-#include <utility>  // move
+#include <boost/json/fwd.hpp>  // value, value_from_tag: the conversions' signatures
 
-#include <boost/json.hpp>
-
-#include "../flags/values.hpp"
+#include "../flags/values.hpp"  // FlagValues, FlagReport
 
 namespace comfyvn::perf {
 
 // {enable_perf, enable_perf_budgets, enable_perf_profiler_dashboard}
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagValues& v) {
-  jv = boost::json::object{{"enable_perf", v.enable_perf},
-                           {"enable_perf_budgets", v.enable_perf_budgets},
-                           {"enable_perf_profiler_dashboard", v.enable_perf_profiler_dashboard}};
-}
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagValues& v);
 
 // {enable_perf, enable_perf_budgets, enable_perf_profiler_dashboard,
 //  budgets_enabled, profiler_enabled, env_override (null when unset),
 //  profiler_override, budgets_override (null when unset),
 //  config_path, local_config_path, problems}
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagReport& r) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagReport& r);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <utility>  // move
+
+#include <boost/json.hpp>  // object, array, value
+
+namespace comfyvn::perf {
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagValues& v) {
+  jv = boost::json::object{{"enable_perf", v.enable_perf},
+                           {"enable_perf_budgets", v.enable_perf_budgets},
+                           {"enable_perf_profiler_dashboard", v.enable_perf_profiler_dashboard}};
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FlagReport& r) {
   boost::json::array problems;
   problems.reserve(r.problems.size());
   for (const auto& p : r.problems) problems.emplace_back(p);
@@ -44,3 +56,4 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
 }
 
 }  // namespace comfyvn::perf
+#endif

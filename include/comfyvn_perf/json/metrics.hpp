@@ -5,16 +5,32 @@
 // plain data: `boost::json::value_from(m)`, or metrics_json(m) for the object.
 #pragma once
 
-#include <optional>  // pressure figures
-#include <utility>   // move
+#include <boost/json.hpp>  // value_from_tag, value, object: the API's types
 
-#include <boost/json.hpp>
-
-#include "../metrics/sample.hpp"
+#include "../metrics/sample.hpp"  // GpuInfo, Metrics
 
 namespace comfyvn::perf {
 
-inline boost::json::object gpu_json(const GpuInfo& g) {
+boost::json::object gpu_json(const GpuInfo& g);
+
+// Absent figures are null, never 0: "no PSI on this kernel" and "no
+// pressure" are different answers.
+boost::json::object metrics_json(const Metrics& m);
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const GpuInfo& g);
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const Metrics& m);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <optional>  // pressure figures
+#include <utility>   // move
+
+namespace comfyvn::perf {
+
+boost::json::object gpu_json(const GpuInfo& g) {
   return boost::json::object{{"id", g.id},
                              {"name", g.name},
                              {"util", g.util},
@@ -23,9 +39,7 @@ inline boost::json::object gpu_json(const GpuInfo& g) {
                              {"temp_c", g.temp_c}};
 }
 
-// Absent figures are null, never 0: "no PSI on this kernel" and "no
-// pressure" are different answers.
-inline boost::json::object metrics_json(const Metrics& m) {
+boost::json::object metrics_json(const Metrics& m) {
   auto opt = [](const std::optional<double>& v) -> boost::json::value {
     if (v) return *v;
     return nullptr;
@@ -56,12 +70,13 @@ inline boost::json::object metrics_json(const Metrics& m) {
                              {"first_gpu", std::move(first)}};
 }
 
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const GpuInfo& g) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const GpuInfo& g) {
   out = gpu_json(g);
 }
 
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const Metrics& m) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const Metrics& m) {
   out = metrics_json(m);
 }
 
 }  // namespace comfyvn::perf
+#endif

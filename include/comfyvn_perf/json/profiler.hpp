@@ -1,43 +1,87 @@
 // comfyvn_perf — JSON views of the profiler's structs (shapes in docs/http_api.md).
 #pragma once
 
-#include <algorithm>  // stable_sort
-#include <cstddef>    // size_t
-#include <utility>    // move
-#include <vector>     // rows
+#include <cstddef>  // size_t
+#include <vector>   // rows
 
-#include <boost/json.hpp>
+#include <boost/json.hpp>  // value_from_tag, value, object, array: the API's types
 
-#include "../profiler/types.hpp"
+#include "../profiler/types.hpp"  // the structs converted
 
 namespace comfyvn::perf {
 
 // Aggregate entry: {name, category, count, total_ms, self_ms, avg_ms, max_ms,
 // min_ms, p50_ms, p95_ms, p99_ms, total_kb, max_kb, avg_kb, last_timestamp}.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
-  jv = boost::json::object{{"name", a.name},         {"category", a.category},
-                           {"count", a.count},       {"total_ms", a.total_ms},
-                           {"self_ms", a.self_ms},   {"avg_ms", a.avg_ms},
-                           {"max_ms", a.max_ms},
-                           {"min_ms", a.min_ms},     {"p50_ms", a.p50_ms},
-                           {"p95_ms", a.p95_ms},     {"p99_ms", a.p99_ms},
-                           {"total_kb", a.total_kb}, {"max_kb", a.max_kb},
-                           {"avg_kb", a.avg_kb},     {"last_timestamp", a.last_timestamp}};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a);
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f);
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CategoryTotals& c);
+
+// {name, category, timestamp, metadata}; metadata is {} when none was given.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Mark& m);
+
+// {name, last, min, max, avg, count}.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CounterSeries& c);
+
+// {name, category, count, total_ms, self_ms, children}.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTreeNode& n);
+
+// {roots, coverage, nodes, folded}.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTree& t);
+
+// {name, category, p95_ms, max_ms, observed_p95_ms, observed_max_ms,
+// over_count, state, since}; unset limits and observations are null; an
+// empty category (any category) is null too.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpanBudgetState& b);
+
+// {id, frame_ms, budget_ms, timestamp, spans}.
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpikeSummary& s);
+
+// How top lists are ordered.
+enum class TopBy { time, memory, self };
+
+// The first `limit` rows by total_ms, total_kb or self_ms, descending (ties
+// keep the order of `rows`).
+boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit, TopBy by);
+
+// The dashboard: {top_time, top_memory, top_self, counters, aggregates,
+// categories, marks, spans_recorded, dropped, timestamp, frames?}.
+boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit);
+
+// Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
+// top_memory, timestamp, enabled, threads, dynamic_names}.
+boost::json::object health_json(const ProfilerSnapshot& s, std::size_t limit);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <algorithm>  // stable_sort
+#include <utility>    // move
+
+namespace comfyvn::perf {
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
+  jv = boost::json::object{
+      {"name", a.name},         {"category", a.category}, {"count", a.count},
+      {"total_ms", a.total_ms}, {"self_ms", a.self_ms},   {"avg_ms", a.avg_ms},
+      {"max_ms", a.max_ms},     {"min_ms", a.min_ms},     {"p50_ms", a.p50_ms},
+      {"p95_ms", a.p95_ms},     {"p99_ms", a.p99_ms},     {"total_kb", a.total_kb},
+      {"max_kb", a.max_kb},     {"avg_kb", a.avg_kb},     {"last_timestamp", a.last_timestamp}};
 }
 
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f) {
   jv = boost::json::object{
       {"count", f.count}, {"avg_ms", f.avg_ms}, {"p95_ms", f.p95_ms}, {"max_ms", f.max_ms}};
 }
 
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
-                       const CategoryTotals& c) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CategoryTotals& c) {
   jv = boost::json::object{
       {"count", c.count}, {"total_ms", c.total_ms}, {"total_kb", c.total_kb}, {"sites", c.sites}};
 }
 
-// {name, category, timestamp, metadata}; metadata is {} when none was given.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Mark& m) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Mark& m) {
   boost::json::value meta = boost::json::object{};
   if (!m.metadata_json.empty()) {
     boost::system::error_code ec;
@@ -50,26 +94,21 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"metadata", std::move(meta)}};
 }
 
-// {name, last, min, max, avg, count}.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
-                       const CounterSeries& c) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CounterSeries& c) {
   jv = boost::json::object{{"name", c.name}, {"last", c.last}, {"min", c.min},
                            {"max", c.max},   {"avg", c.avg},   {"count", c.count}};
 }
 
-// {name, category, count, total_ms, self_ms, children}.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
-                       const CallTreeNode& n) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTreeNode& n) {
   boost::json::array children;
   children.reserve(n.children.size());
   for (const auto& c : n.children) children.push_back(boost::json::value_from(c));
-  jv = boost::json::object{{"name", n.name},         {"category", n.category},
-                           {"count", n.count},       {"total_ms", n.total_ms},
-                           {"self_ms", n.self_ms},   {"children", std::move(children)}};
+  jv = boost::json::object{{"name", n.name},       {"category", n.category},
+                           {"count", n.count},     {"total_ms", n.total_ms},
+                           {"self_ms", n.self_ms}, {"children", std::move(children)}};
 }
 
-// {roots, coverage, nodes, folded}.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTree& t) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTree& t) {
   boost::json::array roots;
   roots.reserve(t.roots.size());
   for (const auto& r : t.roots) roots.push_back(boost::json::value_from(r));
@@ -79,30 +118,25 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"folded", t.folded}};
 }
 
-// {name, category, p95_ms, max_ms, observed_p95_ms, observed_max_ms,
-// over_count, state, since}; unset limits and observations are null; an
-// empty category (any category) is null too.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv,
-                       const SpanBudgetState& b) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpanBudgetState& b) {
   const auto opt = [](const std::optional<double>& v) {
     return v ? boost::json::value(*v) : boost::json::value(nullptr);
   };
-  jv = boost::json::object{
-      {"name", b.name},
-      {"category", b.category.empty() ? boost::json::value(nullptr) : boost::json::value(b.category)},
-      {"p95_ms", opt(b.p95_ms)},
-      {"max_ms", opt(b.max_ms)},
-      {"observed_p95_ms", opt(b.observed_p95_ms)},
-      {"observed_max_ms", opt(b.observed_max_ms)},
-      {"over_count", b.over_count},
-      {"exceeded_total", b.exceeded_total},
-      {"state", b.state},
-      {"since", b.since},
-      {"source", b.from_config ? "config" : "api"}};
+  jv = boost::json::object{{"name", b.name},
+                           {"category", b.category.empty() ? boost::json::value(nullptr)
+                                                           : boost::json::value(b.category)},
+                           {"p95_ms", opt(b.p95_ms)},
+                           {"max_ms", opt(b.max_ms)},
+                           {"observed_p95_ms", opt(b.observed_p95_ms)},
+                           {"observed_max_ms", opt(b.observed_max_ms)},
+                           {"over_count", b.over_count},
+                           {"exceeded_total", b.exceeded_total},
+                           {"state", b.state},
+                           {"since", b.since},
+                           {"source", b.from_config ? "config" : "api"}};
 }
 
-// {id, frame_ms, budget_ms, timestamp, spans}.
-inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpikeSummary& s) {
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpikeSummary& s) {
   jv = boost::json::object{{"id", s.id},
                            {"frame_ms", s.frame_ms},
                            {"budget_ms", s.budget_ms},
@@ -110,13 +144,7 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
                            {"spans", s.spans}};
 }
 
-// How top lists are ordered.
-enum class TopBy { time, memory, self };
-
-// The first `limit` rows by total_ms, total_kb or self_ms, descending (ties
-// keep the order of `rows`).
-inline boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
-                                        TopBy by) {
+boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit, TopBy by) {
   std::stable_sort(rows.begin(), rows.end(), [by](const Aggregate& x, const Aggregate& y) {
     switch (by) {
       case TopBy::memory:
@@ -134,9 +162,7 @@ inline boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t
   return out;
 }
 
-// The dashboard: {top_time, top_memory, top_self, counters, aggregates,
-// categories, marks, spans_recorded, dropped, timestamp, frames?}.
-inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit) {
+boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit) {
   boost::json::array all;
   all.reserve(s.rows.size());
   for (const auto& r : s.rows) all.push_back(boost::json::value_from(r));
@@ -163,9 +189,7 @@ inline boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t
   return out;
 }
 
-// Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
-// top_memory, timestamp, enabled, threads, dynamic_names}.
-inline boost::json::object health_json(const ProfilerSnapshot& s, std::size_t limit) {
+boost::json::object health_json(const ProfilerSnapshot& s, std::size_t limit) {
   const ProfilerCounters& c = s.counters;
   return boost::json::object{
       {"spans_recorded", c.spans_recorded},
@@ -181,3 +205,4 @@ inline boost::json::object health_json(const ProfilerSnapshot& s, std::size_t li
 }
 
 }  // namespace comfyvn::perf
+#endif

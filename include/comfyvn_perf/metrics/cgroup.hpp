@@ -10,8 +10,7 @@
 #include <utility>      // pair
 #include <vector>       // v1 hierarchies
 
-#include "../os/file.hpp"
-#include "procfs.hpp"
+#include "procfs.hpp"  // HostPaths
 
 namespace comfyvn::perf::procfs {
 
@@ -22,62 +21,19 @@ struct CgroupMembership {
   std::vector<std::pair<std::string, std::string>> v1;  // controllers field, path
 
   // The v1 line that carries `controller`, as {controllers field, path}.
-  const std::pair<std::string, std::string>* v1_for(std::string_view controller) const {
-    for (const auto& entry : v1) {
-      std::string_view list = entry.first;
-      while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        if (list.substr(0, comma) == controller) return &entry;
-        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-      }
-    }
-    return nullptr;
-  }
+  const std::pair<std::string, std::string>* v1_for(std::string_view controller) const;
 };
 
-inline CgroupMembership parse_proc_cgroup(std::string_view text) {
-  CgroupMembership m;
-  while (!text.empty()) {
-    const std::string_view line = os::trim(next_line(text));
-    const std::size_t c1 = line.find(':');
-    if (c1 == std::string_view::npos) continue;
-    const std::size_t c2 = line.find(':', c1 + 1);
-    if (c2 == std::string_view::npos) continue;
-    const std::string_view id = line.substr(0, c1);
-    const std::string_view ctrls = line.substr(c1 + 1, c2 - c1 - 1);
-    const std::string_view path = line.substr(c2 + 1);
-    if (id == "0" && ctrls.empty()) {
-      m.unified = std::string(path);
-    } else if (!ctrls.empty()) {
-      m.v1.emplace_back(std::string(ctrls), std::string(path));
-    }
-  }
-  return m;
-}
+CgroupMembership parse_proc_cgroup(std::string_view text);
 
 // A byte limit: a number, or "max" (v2) for none.
-inline std::optional<std::uint64_t> parse_limit(std::string_view text) {
-  text = os::trim(text);
-  if (text == "max") return std::nullopt;
-  return to_u64(text);
-}
+std::optional<std::uint64_t> parse_limit(std::string_view text);
 
 // cgroup v2 cpu.max: "QUOTA PERIOD" -> CPUs; "max PERIOD" -> none.
-inline std::optional<double> parse_cpu_max(std::string_view text) {
-  const auto quota = parse_limit(next_token(text));
-  const auto period = to_u64(next_token(text));
-  if (!quota || !period || *period == 0) return std::nullopt;
-  return static_cast<double>(*quota) / static_cast<double>(*period);
-}
+std::optional<double> parse_cpu_max(std::string_view text);
 
 // cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us -> CPUs; a quota of -1 is none.
-inline std::optional<double> parse_cfs_quota(std::string_view quota_text,
-                                             std::string_view period_text) {
-  const auto quota = to_i64(quota_text);
-  const auto period = to_i64(period_text);
-  if (!quota || !period || *quota <= 0 || *period <= 0) return std::nullopt;
-  return static_cast<double>(*quota) / static_cast<double>(*period);
-}
+std::optional<double> parse_cfs_quota(std::string_view quota_text, std::string_view period_text);
 
 // What the process's cgroup says, read from the files of one sample. Every
 // field is optional: hosts without limits have none of them.
@@ -102,15 +58,84 @@ struct CgroupDirs {
 // Without a cgroup namespace the path in /proc/self/cgroup is the host's
 // view, which does not exist under the container's mount; the mount root is
 // then the process's own cgroup.
-inline std::string pick_cgroup_dir(const std::string& mount, const std::string& path,
-                                   const char* probe) {
+std::string pick_cgroup_dir(const std::string& mount, const std::string& path, const char* probe);
+
+CgroupDirs resolve_cgroup_dirs(const HostPaths& paths);
+
+CgroupReading read_cgroup(const CgroupDirs& d);
+
+}  // namespace comfyvn::perf::procfs
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <cstddef>  // size_t
+
+#include "../os/file.hpp"  // file_exists
+#include "../os/text.hpp"  // trim
+
+namespace comfyvn::perf::procfs {
+
+const std::pair<std::string, std::string>* CgroupMembership::v1_for(
+    std::string_view controller) const {
+  for (const auto& entry : v1) {
+    std::string_view list = entry.first;
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      if (list.substr(0, comma) == controller) return &entry;
+      list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+    }
+  }
+  return nullptr;
+}
+
+CgroupMembership parse_proc_cgroup(std::string_view text) {
+  CgroupMembership m;
+  while (!text.empty()) {
+    const std::string_view line = os::trim(next_line(text));
+    const std::size_t c1 = line.find(':');
+    if (c1 == std::string_view::npos) continue;
+    const std::size_t c2 = line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    const std::string_view id = line.substr(0, c1);
+    const std::string_view ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+    const std::string_view path = line.substr(c2 + 1);
+    if (id == "0" && ctrls.empty()) {
+      m.unified = std::string(path);
+    } else if (!ctrls.empty()) {
+      m.v1.emplace_back(std::string(ctrls), std::string(path));
+    }
+  }
+  return m;
+}
+
+std::optional<std::uint64_t> parse_limit(std::string_view text) {
+  text = os::trim(text);
+  if (text == "max") return std::nullopt;
+  return to_u64(text);
+}
+
+std::optional<double> parse_cpu_max(std::string_view text) {
+  const auto quota = parse_limit(next_token(text));
+  const auto period = to_u64(next_token(text));
+  if (!quota || !period || *period == 0) return std::nullopt;
+  return static_cast<double>(*quota) / static_cast<double>(*period);
+}
+
+std::optional<double> parse_cfs_quota(std::string_view quota_text, std::string_view period_text) {
+  const auto quota = to_i64(quota_text);
+  const auto period = to_i64(period_text);
+  if (!quota || !period || *quota <= 0 || *period <= 0) return std::nullopt;
+  return static_cast<double>(*quota) / static_cast<double>(*period);
+}
+
+std::string pick_cgroup_dir(const std::string& mount, const std::string& path, const char* probe) {
   const std::string full = path.empty() || path == "/" ? mount : mount + path;
   if (os::file_exists(full + "/" + probe)) return full;
   if (os::file_exists(mount + "/" + probe)) return mount;
   return std::string();
 }
 
-inline CgroupDirs resolve_cgroup_dirs(const HostPaths& paths) {
+CgroupDirs resolve_cgroup_dirs(const HostPaths& paths) {
   CgroupDirs d;
   const auto text = read_file(paths.proc + "/self/cgroup");
   if (!text) return d;
@@ -142,7 +167,7 @@ inline CgroupDirs resolve_cgroup_dirs(const HostPaths& paths) {
   return d;
 }
 
-inline CgroupReading read_cgroup(const CgroupDirs& d) {
+CgroupReading read_cgroup(const CgroupDirs& d) {
   CgroupReading r;
   r.version = d.version;
   auto text = [](const std::string& dir, const char* name) -> std::optional<std::string> {
@@ -173,3 +198,4 @@ inline CgroupReading read_cgroup(const CgroupDirs& d) {
 }
 
 }  // namespace comfyvn::perf::procfs
+#endif

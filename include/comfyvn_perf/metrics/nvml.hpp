@@ -6,18 +6,13 @@
 // with their ABI spelled out, so nvml.h is not needed to build.
 #pragma once
 
-#include <dlfcn.h>  // dlopen, dlsym, dlerror
-
-#include <atomic>       // the default log speaks once per process
-#include <cstring>      // memcpy: object pointer -> function pointer
+#include <cstring>      // memcpy: object pointer -> function pointer (resolve)
 #include <functional>   // injectable loader and log
 #include <string>       // GPU names, messages
 #include <string_view>  // log lines
-#include <utility>      // move
 #include <vector>       // the GPU list
 
-#include "../os/log.hpp"
-#include "sample.hpp"
+#include "sample.hpp"  // GpuInfo
 
 namespace comfyvn::perf {
 
@@ -58,16 +53,7 @@ struct Loader {
   std::function<void*(void* handle, const char* symbol)> symbol;
   std::function<std::string()> last_error;
 
-  static Loader system() {
-    Loader l;
-    l.open = [](const char* file) { return ::dlopen(file, RTLD_NOW | RTLD_LOCAL); };
-    l.symbol = [](void* handle, const char* name) { return ::dlsym(handle, name); };
-    l.last_error = [] {
-      const char* e = ::dlerror();
-      return std::string(e != nullptr ? e : "unknown error");
-    };
-    return l;
-  }
+  static Loader system();
 };
 
 inline constexpr const char* kLibrary = "libnvidia-ml.so.1";
@@ -83,65 +69,15 @@ class GpuSampler {
  public:
   using Log = std::function<void(std::string_view)>;
 
-  explicit GpuSampler(nvml::Loader loader = nvml::Loader::system(), Log log = {})
-      : loader_(std::move(loader)), log_(std::move(log)) {
-    if (!log_) {
-      // The default goes to the SDK's log (os/log.hpp) once per process,
-      // however many samplers (one per system metrics provider) find NVML
-      // missing. Info level: a machine without a GPU is normal, so the line
-      // is quiet unless the log level asks for it.
-      log_ = [](std::string_view line) {
-        static std::atomic<bool> said{false};
-        if (said.exchange(true)) return;
-        constexpr std::string_view prefix = "comfyvn_perf: ";  // the sink adds its own
-        if (line.substr(0, prefix.size()) == prefix) line.remove_prefix(prefix.size());
-        os::log(os::LogLevel::info, line);
-      };
-    }
-  }
+  explicit GpuSampler(nvml::Loader loader = nvml::Loader::system(), Log log = {});
   GpuSampler(const GpuSampler&) = delete;
   GpuSampler& operator=(const GpuSampler&) = delete;
 
   // The library handle is deliberately never dlclose'd: driver libraries may
   // leave threads or atexit handlers behind that must outlive us.
-  ~GpuSampler() {
-    if (state_ == State::ready && api_.shutdown != nullptr) api_.shutdown();
-  }
+  ~GpuSampler();
 
-  std::vector<GpuInfo> sample() {
-    std::vector<GpuInfo> out;
-    if (state_ == State::untried) state_ = load() ? State::ready : State::unavailable;
-    if (state_ != State::ready) return out;
-    unsigned int count = 0;
-    if (api_.device_count(&count) != nvml::kSuccess) return out;
-    for (unsigned int i = 0; i < count; ++i) {
-      nvml::Device dev = nullptr;
-      if (api_.device_by_index(i, &dev) != nvml::kSuccess) continue;
-      GpuInfo g;
-      g.id = i;
-      nvml::Memory mem{};
-      if (api_.memory_info(dev, &mem) == nvml::kSuccess) {
-        g.mem_used = static_cast<double>(mem.used) / (1024.0 * 1024.0);
-        g.mem_total = static_cast<double>(mem.total) / (1024.0 * 1024.0);
-      }
-      char name[nvml::kNameLength] = {};
-      if (api_.name != nullptr && api_.name(dev, name, sizeof name) == nvml::kSuccess) {
-        name[sizeof name - 1] = '\0';
-        g.name = name;
-      }
-      nvml::Utilization util{};
-      if (api_.utilization != nullptr && api_.utilization(dev, &util) == nvml::kSuccess) {
-        g.util = util.gpu;
-      }
-      unsigned int temp = 0;
-      if (api_.temperature != nullptr &&
-          api_.temperature(dev, nvml::kTemperatureGpu, &temp) == nvml::kSuccess) {
-        g.temp_c = temp;
-      }
-      out.push_back(std::move(g));
-    }
-    return out;
-  }
+  std::vector<GpuInfo> sample();
 
   // True once NVML has been loaded and initialised.
   bool available() const noexcept { return state_ == State::ready; }
@@ -163,37 +99,9 @@ class GpuSampler {
     return true;
   }
 
-  bool load() {
-    void* handle = loader_.open ? loader_.open(nvml::kLibrary) : nullptr;
-    if (handle == nullptr) {
-      // dlerror() already names the library.
-      unavailable(loader_.last_error ? loader_.last_error()
-                                     : std::string(nvml::kLibrary) + ": cannot open");
-      return false;
-    }
-    if (!resolve(handle, "nvmlInit_v2", api_.init, true) ||
-        !resolve(handle, "nvmlShutdown", api_.shutdown, true) ||
-        !resolve(handle, "nvmlDeviceGetCount_v2", api_.device_count, true) ||
-        !resolve(handle, "nvmlDeviceGetHandleByIndex_v2", api_.device_by_index, true) ||
-        !resolve(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, true)) {
-      return false;
-    }
-    resolve(handle, "nvmlDeviceGetName", api_.name, false);
-    resolve(handle, "nvmlDeviceGetUtilizationRates", api_.utilization, false);
-    resolve(handle, "nvmlDeviceGetTemperature", api_.temperature, false);
-    resolve(handle, "nvmlErrorString", api_.error_string, false);
-    const nvml::Return rc = api_.init();
-    if (rc != nvml::kSuccess) {
-      const char* why = api_.error_string != nullptr ? api_.error_string(rc) : nullptr;
-      std::string msg = std::string(nvml::kLibrary) + ": nvmlInit_v2 failed: ";
-      unavailable(why != nullptr ? msg.append(why)
-                                 : msg.append("error ").append(std::to_string(rc)));
-      return false;
-    }
-    return true;
-  }
+  bool load();
 
-  void unavailable(const std::string& why) { log_("comfyvn_perf: no GPU metrics (" + why + ")"); }
+  void unavailable(const std::string& why);
 
   nvml::Loader loader_;
   Log log_;
@@ -202,3 +110,121 @@ class GpuSampler {
 };
 
 }  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <dlfcn.h>  // dlopen, dlsym, dlerror
+
+#include <atomic>   // the default log speaks once per process
+#include <utility>  // move
+
+#include "../os/log.hpp"  // the default log's sink
+
+namespace comfyvn::perf {
+
+namespace nvml {
+
+Loader Loader::system() {
+  Loader l;
+  l.open = [](const char* file) { return ::dlopen(file, RTLD_NOW | RTLD_LOCAL); };
+  l.symbol = [](void* handle, const char* name) { return ::dlsym(handle, name); };
+  l.last_error = [] {
+    const char* e = ::dlerror();
+    return std::string(e != nullptr ? e : "unknown error");
+  };
+  return l;
+}
+
+}  // namespace nvml
+
+GpuSampler::GpuSampler(nvml::Loader loader, Log log)
+    : loader_(std::move(loader)), log_(std::move(log)) {
+  if (!log_) {
+    // The default goes to the SDK's log (os/log.hpp) once per process,
+    // however many samplers (one per system metrics provider) find NVML
+    // missing. Info level: a machine without a GPU is normal, so the line
+    // is quiet unless the log level asks for it.
+    log_ = [](std::string_view line) {
+      static std::atomic<bool> said{false};
+      if (said.exchange(true)) return;
+      constexpr std::string_view prefix = "comfyvn_perf: ";  // the sink adds its own
+      if (line.substr(0, prefix.size()) == prefix) line.remove_prefix(prefix.size());
+      os::log(os::LogLevel::info, line);
+    };
+  }
+}
+
+GpuSampler::~GpuSampler() {
+  if (state_ == State::ready && api_.shutdown != nullptr) api_.shutdown();
+}
+
+std::vector<GpuInfo> GpuSampler::sample() {
+  std::vector<GpuInfo> out;
+  if (state_ == State::untried) state_ = load() ? State::ready : State::unavailable;
+  if (state_ != State::ready) return out;
+  unsigned int count = 0;
+  if (api_.device_count(&count) != nvml::kSuccess) return out;
+  for (unsigned int i = 0; i < count; ++i) {
+    nvml::Device dev = nullptr;
+    if (api_.device_by_index(i, &dev) != nvml::kSuccess) continue;
+    GpuInfo g;
+    g.id = i;
+    nvml::Memory mem{};
+    if (api_.memory_info(dev, &mem) == nvml::kSuccess) {
+      g.mem_used = static_cast<double>(mem.used) / (1024.0 * 1024.0);
+      g.mem_total = static_cast<double>(mem.total) / (1024.0 * 1024.0);
+    }
+    char name[nvml::kNameLength] = {};
+    if (api_.name != nullptr && api_.name(dev, name, sizeof name) == nvml::kSuccess) {
+      name[sizeof name - 1] = '\0';
+      g.name = name;
+    }
+    nvml::Utilization util{};
+    if (api_.utilization != nullptr && api_.utilization(dev, &util) == nvml::kSuccess) {
+      g.util = util.gpu;
+    }
+    unsigned int temp = 0;
+    if (api_.temperature != nullptr &&
+        api_.temperature(dev, nvml::kTemperatureGpu, &temp) == nvml::kSuccess) {
+      g.temp_c = temp;
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+bool GpuSampler::load() {
+  void* handle = loader_.open ? loader_.open(nvml::kLibrary) : nullptr;
+  if (handle == nullptr) {
+    // dlerror() already names the library.
+    unavailable(loader_.last_error ? loader_.last_error()
+                                   : std::string(nvml::kLibrary) + ": cannot open");
+    return false;
+  }
+  if (!resolve(handle, "nvmlInit_v2", api_.init, true) ||
+      !resolve(handle, "nvmlShutdown", api_.shutdown, true) ||
+      !resolve(handle, "nvmlDeviceGetCount_v2", api_.device_count, true) ||
+      !resolve(handle, "nvmlDeviceGetHandleByIndex_v2", api_.device_by_index, true) ||
+      !resolve(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, true)) {
+    return false;
+  }
+  resolve(handle, "nvmlDeviceGetName", api_.name, false);
+  resolve(handle, "nvmlDeviceGetUtilizationRates", api_.utilization, false);
+  resolve(handle, "nvmlDeviceGetTemperature", api_.temperature, false);
+  resolve(handle, "nvmlErrorString", api_.error_string, false);
+  const nvml::Return rc = api_.init();
+  if (rc != nvml::kSuccess) {
+    const char* why = api_.error_string != nullptr ? api_.error_string(rc) : nullptr;
+    std::string msg = std::string(nvml::kLibrary) + ": nvmlInit_v2 failed: ";
+    unavailable(why != nullptr ? msg.append(why) : msg.append("error ").append(std::to_string(rc)));
+    return false;
+  }
+  return true;
+}
+
+void GpuSampler::unavailable(const std::string& why) {
+  log_("comfyvn_perf: no GPU metrics (" + why + ")");
+}
+
+}  // namespace comfyvn::perf
+#endif

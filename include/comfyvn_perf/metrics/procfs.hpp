@@ -7,7 +7,7 @@
 // HostPaths so tests can point them at fixture trees.
 #pragma once
 
-#include <charconv>     // from_chars: no locale, no exceptions
+#include <charconv>     // from_chars in to_number: no locale, no exceptions
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <optional>     // missing values
@@ -16,8 +16,8 @@
 #include <utility>      // pair
 #include <vector>       // per-CPU rows
 
-#include "../os/file.hpp"
-#include "../os/text.hpp"
+#include "../os/file.hpp"  // kDefaultMaxFileBytes, read_file's default
+#include "../os/text.hpp"  // trim in to_number
 
 namespace comfyvn::perf::procfs {
 
@@ -35,30 +35,14 @@ struct HostPaths {
 // read. A file that is there but unreadable counts as missing too: the
 // metric it feeds is then simply not reported. /proc files report size 0,
 // which os::read_file never trusts.
-inline std::optional<std::string> read_file(const std::string& path,
-                                            std::size_t max_bytes = os::kDefaultMaxFileBytes) {
-  os::FileRead r = os::read_file(path, max_bytes, /*truncate=*/true);
-  if (r.status != os::FileRead::ok) return std::nullopt;
-  return std::move(r.text);
-}
+std::optional<std::string> read_file(const std::string& path,
+                                     std::size_t max_bytes = os::kDefaultMaxFileBytes);
 
 // Splits off the next whitespace-separated token; empty at the end.
-inline std::string_view next_token(std::string_view& s) {
-  while (!s.empty() && os::is_space(s.front())) s.remove_prefix(1);
-  std::size_t i = 0;
-  while (i < s.size() && !os::is_space(s[i])) ++i;
-  const std::string_view tok = s.substr(0, i);
-  s.remove_prefix(i);
-  return tok;
-}
+std::string_view next_token(std::string_view& s);
 
 // Splits off the next line (without its '\n').
-inline std::string_view next_line(std::string_view& s) {
-  const std::size_t nl = s.find('\n');
-  const std::string_view line = s.substr(0, nl);
-  s.remove_prefix(nl == std::string_view::npos ? s.size() : nl + 1);
-  return line;
-}
+std::string_view next_line(std::string_view& s);
 
 // The whole of `s` (blanks around it aside) as a T, or nullopt.
 template <typename T>
@@ -70,25 +54,13 @@ std::optional<T> to_number(std::string_view s) {
   return v;
 }
 
-inline std::optional<std::uint64_t> to_u64(std::string_view s) {
-  return to_number<std::uint64_t>(s);
-}
-inline std::optional<std::int64_t> to_i64(std::string_view s) {
-  return to_number<std::int64_t>(s);
-}
-inline std::optional<double> to_double(std::string_view s) {
-  return to_number<double>(s);
-}
+std::optional<std::uint64_t> to_u64(std::string_view s);
+std::optional<std::int64_t> to_i64(std::string_view s);
+std::optional<double> to_double(std::string_view s);
 
 // "key value" lines (meminfo without the colon, memory.stat, cpu.stat).
 // Meminfo keys end with ':'; pass the key with it.
-inline std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
-  while (!text.empty()) {
-    std::string_view line = next_line(text);
-    if (next_token(line) == key) return to_u64(next_token(line));
-  }
-  return std::nullopt;
-}
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
 
 // ---------------------------------------------------------------------------
 // /proc/stat
@@ -106,7 +78,88 @@ struct ProcStat {
   std::vector<std::pair<int, CpuTimes>> per_cpu;  // "cpuN" rows, in file order
 };
 
-inline std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+std::optional<ProcStat> parse_proc_stat(std::string_view text);
+
+// Busy percent between two readings, over the CPUs in `allowed` (all of
+// them when `allowed` is empty or names no CPU present in the file).
+double cpu_percent_between(const ProcStat& before, const ProcStat& after,
+                           const std::vector<int>& allowed);
+
+// ---------------------------------------------------------------------------
+// Memory and the process
+// ---------------------------------------------------------------------------
+
+struct MemInfo {
+  std::uint64_t total_kb = 0;
+  std::uint64_t available_kb = 0;
+};
+
+std::optional<MemInfo> parse_meminfo(std::string_view text);
+
+// Resident pages: the second field of /proc/self/statm.
+std::optional<std::uint64_t> parse_statm_resident(std::string_view text);
+
+struct SelfStat {
+  std::string comm;
+  char state = '?';
+  std::uint64_t utime_ticks = 0;
+  std::uint64_t stime_ticks = 0;
+  std::uint64_t num_threads = 0;
+  std::uint64_t rss_pages = 0;
+};
+
+// /proc/self/stat. The command name may hold spaces and parentheses, so the
+// fixed fields are counted from the last ')', never from the start.
+std::optional<SelfStat> parse_self_stat(std::string_view text);
+
+}  // namespace comfyvn::perf::procfs
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+
+namespace comfyvn::perf::procfs {
+
+std::optional<std::string> read_file(const std::string& path, std::size_t max_bytes) {
+  os::FileRead r = os::read_file(path, max_bytes, /*truncate=*/true);
+  if (r.status != os::FileRead::ok) return std::nullopt;
+  return std::move(r.text);
+}
+
+std::string_view next_token(std::string_view& s) {
+  while (!s.empty() && os::is_space(s.front())) s.remove_prefix(1);
+  std::size_t i = 0;
+  while (i < s.size() && !os::is_space(s[i])) ++i;
+  const std::string_view tok = s.substr(0, i);
+  s.remove_prefix(i);
+  return tok;
+}
+
+std::string_view next_line(std::string_view& s) {
+  const std::size_t nl = s.find('\n');
+  const std::string_view line = s.substr(0, nl);
+  s.remove_prefix(nl == std::string_view::npos ? s.size() : nl + 1);
+  return line;
+}
+
+std::optional<std::uint64_t> to_u64(std::string_view s) {
+  return to_number<std::uint64_t>(s);
+}
+std::optional<std::int64_t> to_i64(std::string_view s) {
+  return to_number<std::int64_t>(s);
+}
+std::optional<double> to_double(std::string_view s) {
+  return to_number<double>(s);
+}
+
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    std::string_view line = next_line(text);
+    if (next_token(line) == key) return to_u64(next_token(line));
+  }
+  return std::nullopt;
+}
+
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   ProcStat out;
   bool have_all = false;
   while (!text.empty()) {
@@ -138,10 +191,8 @@ inline std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   return out;
 }
 
-// Busy percent between two readings, over the CPUs in `allowed` (all of
-// them when `allowed` is empty or names no CPU present in the file).
-inline double cpu_percent_between(const ProcStat& before, const ProcStat& after,
-                                  const std::vector<int>& allowed) {
+double cpu_percent_between(const ProcStat& before, const ProcStat& after,
+                           const std::vector<int>& allowed) {
   std::vector<bool> mask;
   for (int id : allowed) {
     if (id < 0) continue;
@@ -168,16 +219,7 @@ inline double cpu_percent_between(const ProcStat& before, const ProcStat& after,
   return pct > 100.0 ? 100.0 : pct;
 }
 
-// ---------------------------------------------------------------------------
-// Memory and the process
-// ---------------------------------------------------------------------------
-
-struct MemInfo {
-  std::uint64_t total_kb = 0;
-  std::uint64_t available_kb = 0;
-};
-
-inline std::optional<MemInfo> parse_meminfo(std::string_view text) {
+std::optional<MemInfo> parse_meminfo(std::string_view text) {
   const auto total = keyed_value(text, "MemTotal:");
   if (!total) return std::nullopt;
   MemInfo m;
@@ -195,24 +237,12 @@ inline std::optional<MemInfo> parse_meminfo(std::string_view text) {
   return m;
 }
 
-// Resident pages: the second field of /proc/self/statm.
-inline std::optional<std::uint64_t> parse_statm_resident(std::string_view text) {
+std::optional<std::uint64_t> parse_statm_resident(std::string_view text) {
   if (next_token(text).empty()) return std::nullopt;
   return to_u64(next_token(text));
 }
 
-struct SelfStat {
-  std::string comm;
-  char state = '?';
-  std::uint64_t utime_ticks = 0;
-  std::uint64_t stime_ticks = 0;
-  std::uint64_t num_threads = 0;
-  std::uint64_t rss_pages = 0;
-};
-
-// /proc/self/stat. The command name may hold spaces and parentheses, so the
-// fixed fields are counted from the last ')', never from the start.
-inline std::optional<SelfStat> parse_self_stat(std::string_view text) {
+std::optional<SelfStat> parse_self_stat(std::string_view text) {
   const std::size_t open = text.find('(');
   const std::size_t close = text.rfind(')');
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
@@ -242,3 +272,4 @@ inline std::optional<SelfStat> parse_self_stat(std::string_view text) {
 }
 
 }  // namespace comfyvn::perf::procfs
+#endif

@@ -7,12 +7,20 @@
 #include <optional>     // missing values
 #include <string_view>  // parsing without copies
 
-#include "procfs.hpp"
-
 namespace comfyvn::perf::procfs {
 
 // Pressure Stall Information: the avg10 of the "some" line.
-inline std::optional<double> parse_psi_some_avg10(std::string_view text) {
+std::optional<double> parse_psi_some_avg10(std::string_view text);
+
+}  // namespace comfyvn::perf::procfs
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include "procfs.hpp"  // next_line, next_token, to_double
+
+namespace comfyvn::perf::procfs {
+
+std::optional<double> parse_psi_some_avg10(std::string_view text) {
   while (!text.empty()) {
     std::string_view line = next_line(text);
     if (next_token(line) != "some") continue;
@@ -24,3 +32,4 @@ inline std::optional<double> parse_psi_some_avg10(std::string_view text) {
 }
 
 }  // namespace comfyvn::perf::procfs
+#endif

@@ -1,26 +1,18 @@
 // comfyvn_perf — the OS layer's files: read whole files, write atomically.
 #pragma once
 
-#include <fcntl.h>     // open
-#include <sys/stat.h>  // stat, mkdir, fchmod
-#include <unistd.h>    // read, write, fsync, close, rename, unlink, getpid, getcwd
+#include <sys/types.h>  // mode_t
 
-#include <atomic>        // temp-file counter
-#include <cerrno>        // errno
-#include <climits>       // PATH_MAX
-#include <cstddef>       // size_t
-#include <string>        // paths, contents, messages
-#include <string_view>   // text to write
-#include <system_error>  // thread-safe errno messages
+#include <cstddef>      // size_t
+#include <string>       // paths, contents, messages
+#include <string_view>  // text to write
 
 namespace comfyvn::perf::os {
 
 inline constexpr std::size_t kDefaultMaxFileBytes = std::size_t{1} << 20;
 
 // strerror, without its thread-safety problems.
-inline std::string errno_text(int e) {
-  return std::error_code(e, std::generic_category()).message();
-}
+std::string errno_text(int e);
 
 struct FileRead {
   enum Status { missing, ok, failed } status = missing;
@@ -31,8 +23,58 @@ struct FileRead {
 // Reads `path` whole. A missing file is `missing` (not a failure). A file
 // over `max_bytes` fails, or with `truncate` yields its first `max_bytes`
 // (procfs files, whose size is not known in advance).
-inline FileRead read_file(const std::string& path, std::size_t max_bytes = kDefaultMaxFileBytes,
-                          bool truncate = false) {
+FileRead read_file(const std::string& path, std::size_t max_bytes = kDefaultMaxFileBytes,
+                   bool truncate = false);
+
+// What a path that is not a regular file is, for a message a person can act on.
+const char* file_kind(mode_t mode) noexcept;
+
+// Like read_file, for files a person edits (config files): only a regular
+// file is read. The open is non-blocking, so a FIFO at the path (which a
+// plain open() would wait on forever for a writer) or a device fails at once
+// with "cannot read: not a regular file (a FIFO)" instead of hanging the caller; a
+// directory or /dev/zero fails the same way rather than erroring late or
+// reading forever. read_file keeps its behaviour for procfs and sysfs, whose
+// files are not all regular.
+FileRead read_regular_file(const std::string& path, std::size_t max_bytes = kDefaultMaxFileBytes);
+
+bool file_exists(const std::string& path);
+
+// The directory part of `path` ("." for a bare name, "/" for the root).
+std::string parent_dir(const std::string& path);
+
+// `path` made absolute against the current working directory.
+std::string absolute(std::string path);
+
+// Creates `dir` and its parents as needed. Returns "" on success.
+std::string ensure_dir(const std::string& dir);
+
+// Temp file in the same directory, flushed to disk, then renamed over the
+// target: a reader sees the old file or the new one, never a torn one, and a
+// failure leaves no partial file behind. Keeps the target's permissions.
+// Returns "" on success, else why nothing was written.
+std::string write_atomically(const std::string& path, std::string_view text);
+
+}  // namespace comfyvn::perf::os
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <fcntl.h>     // open
+#include <sys/stat.h>  // stat, mkdir, fchmod
+#include <unistd.h>    // read, write, fsync, close, rename, unlink, getpid, getcwd
+
+#include <atomic>        // temp-file counter
+#include <cerrno>        // errno
+#include <climits>       // PATH_MAX
+#include <system_error>  // thread-safe errno messages
+
+namespace comfyvn::perf::os {
+
+std::string errno_text(int e) {
+  return std::error_code(e, std::generic_category()).message();
+}
+
+FileRead read_file(const std::string& path, std::size_t max_bytes, bool truncate) {
   FileRead r;
   int fd;
   do {
@@ -77,8 +119,7 @@ inline FileRead read_file(const std::string& path, std::size_t max_bytes = kDefa
   return r;
 }
 
-// What a path that is not a regular file is, for a message a person can act on.
-inline const char* file_kind(mode_t mode) noexcept {
+const char* file_kind(mode_t mode) noexcept {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISCHR(mode)) return "a character device";
@@ -87,15 +128,7 @@ inline const char* file_kind(mode_t mode) noexcept {
   return "not a regular file";
 }
 
-// Like read_file, for files a person edits (config files): only a regular
-// file is read. The open is non-blocking, so a FIFO at the path (which a
-// plain open() would wait on forever for a writer) or a device fails at once
-// with "cannot read: not a regular file (a FIFO)" instead of hanging the caller; a
-// directory or /dev/zero fails the same way rather than erroring late or
-// reading forever. read_file keeps its behaviour for procfs and sysfs, whose
-// files are not all regular.
-inline FileRead read_regular_file(const std::string& path,
-                                  std::size_t max_bytes = kDefaultMaxFileBytes) {
+FileRead read_regular_file(const std::string& path, std::size_t max_bytes) {
   FileRead r;
   int fd;
   do {
@@ -148,21 +181,19 @@ inline FileRead read_regular_file(const std::string& path,
   return r;
 }
 
-inline bool file_exists(const std::string& path) {
+bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// The directory part of `path` ("." for a bare name, "/" for the root).
-inline std::string parent_dir(const std::string& path) {
+std::string parent_dir(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
 
-// `path` made absolute against the current working directory.
-inline std::string absolute(std::string path) {
+std::string absolute(std::string path) {
   if (path.empty() || path[0] == '/') return path;
   char buf[PATH_MAX];
   if (::getcwd(buf, sizeof buf) == nullptr) return path;
@@ -172,8 +203,7 @@ inline std::string absolute(std::string path) {
   return out + path;
 }
 
-// Creates `dir` and its parents as needed. Returns "" on success.
-inline std::string ensure_dir(const std::string& dir) {
+std::string ensure_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0) {
     return S_ISDIR(st.st_mode) ? std::string() : "'" + dir + "' is not a directory";
@@ -188,11 +218,7 @@ inline std::string ensure_dir(const std::string& dir) {
   return {};
 }
 
-// Temp file in the same directory, flushed to disk, then renamed over the
-// target: a reader sees the old file or the new one, never a torn one, and a
-// failure leaves no partial file behind. Keeps the target's permissions.
-// Returns "" on success, else why nothing was written.
-inline std::string write_atomically(const std::string& path, std::string_view text) {
+std::string write_atomically(const std::string& path, std::string_view text) {
   const std::string dir = parent_dir(path);
   if (std::string e = ensure_dir(dir); !e.empty()) return e;
   struct stat st {};
@@ -241,3 +267,4 @@ inline std::string write_atomically(const std::string& path, std::string_view te
 }
 
 }  // namespace comfyvn::perf::os
+#endif

@@ -8,16 +8,10 @@
 // sets the initial level.
 #pragma once
 
-#include <atomic>       // level read without a lock
-#include <cstdio>       // fputs: the default sink
-#include <cstdlib>      // getenv
 #include <functional>   // sinks
-#include <memory>       // shared_ptr: a sink outlives its replacement while it runs
-#include <mutex>        // sink swap
-#include <string>       // the default sink's line
 #include <string_view>  // messages
 
-#include "../config.hpp"
+#include "../config.hpp"  // COMFYVN_PERF_VISIBLE
 
 namespace comfyvn::perf::os {
 
@@ -26,7 +20,47 @@ enum class LogLevel : int { debug = 0, info = 1, warning = 2, error = 3, off = 4
 // Receives the level and the message without prefix or newline.
 using LogSink = std::function<void(LogLevel, std::string_view)>;
 
-inline const char* log_level_name(LogLevel l) noexcept {
+const char* log_level_name(LogLevel l) noexcept;
+
+// "debug", "info", "warning" (or "warn"), "error", "off"; false otherwise.
+bool parse_log_level(std::string_view s, LogLevel& out) noexcept;
+
+namespace detail {
+
+struct LogState;
+
+// One per process. The initial level comes from the environment once, so a
+// user can turn on the quiet lines without recompiling.
+COMFYVN_PERF_VISIBLE LogState& log_state();
+
+}  // namespace detail
+
+// Messages below `level` are dropped before reaching the sink.
+void set_log_level(LogLevel level) noexcept;
+LogLevel log_level() noexcept;
+bool log_enabled(LogLevel level) noexcept;
+
+// Replaces the process-wide sink; an empty one restores stderr.
+void set_log_sink(LogSink sink);
+
+// Never throws: a failing sink loses the message, not the caller's work.
+void log(LogLevel level, std::string_view message) noexcept;
+
+}  // namespace comfyvn::perf::os
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <atomic>   // level read without a lock
+#include <cstdio>   // fputs: the default sink
+#include <cstdlib>  // getenv
+#include <memory>   // shared_ptr: a sink outlives its replacement while it runs
+#include <mutex>    // sink swap
+#include <string>   // the default sink's line
+#include <utility>  // move
+
+namespace comfyvn::perf::os {
+
+const char* log_level_name(LogLevel l) noexcept {
   switch (l) {
     case LogLevel::debug:
       return "debug";
@@ -41,14 +75,19 @@ inline const char* log_level_name(LogLevel l) noexcept {
   }
 }
 
-// "debug", "info", "warning" (or "warn"), "error", "off"; false otherwise.
-inline bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
-  if (s == "debug") out = LogLevel::debug;
-  else if (s == "info") out = LogLevel::info;
-  else if (s == "warning" || s == "warn") out = LogLevel::warning;
-  else if (s == "error") out = LogLevel::error;
-  else if (s == "off") out = LogLevel::off;
-  else return false;
+bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
+  if (s == "debug")
+    out = LogLevel::debug;
+  else if (s == "info")
+    out = LogLevel::info;
+  else if (s == "warning" || s == "warn")
+    out = LogLevel::warning;
+  else if (s == "error")
+    out = LogLevel::error;
+  else if (s == "off")
+    out = LogLevel::off;
+  else
+    return false;
   return true;
 }
 
@@ -60,9 +99,7 @@ struct LogState {
   std::shared_ptr<const LogSink> sink;  // null: stderr
 };
 
-// One per process. The initial level comes from the environment once, so a
-// user can turn on the quiet lines without recompiling.
-COMFYVN_PERF_VISIBLE inline LogState& log_state() {
+LogState& log_state() {
   static LogState* s = [] {
     auto* st = new LogState();  // never destroyed: logging stays safe at exit
     LogLevel l = LogLevel::warning;
@@ -78,20 +115,18 @@ COMFYVN_PERF_VISIBLE inline LogState& log_state() {
 
 }  // namespace detail
 
-// Messages below `level` are dropped before reaching the sink.
-inline void set_log_level(LogLevel level) noexcept {
+void set_log_level(LogLevel level) noexcept {
   detail::log_state().level.store(static_cast<int>(level), std::memory_order_relaxed);
 }
-inline LogLevel log_level() noexcept {
+LogLevel log_level() noexcept {
   return static_cast<LogLevel>(detail::log_state().level.load(std::memory_order_relaxed));
 }
-inline bool log_enabled(LogLevel level) noexcept {
+bool log_enabled(LogLevel level) noexcept {
   return level != LogLevel::off &&
          static_cast<int>(level) >= detail::log_state().level.load(std::memory_order_relaxed);
 }
 
-// Replaces the process-wide sink; an empty one restores stderr.
-inline void set_log_sink(LogSink sink) {
+void set_log_sink(LogSink sink) {
   std::shared_ptr<const LogSink> s;
   if (sink) s = std::make_shared<const LogSink>(std::move(sink));
   auto& st = detail::log_state();
@@ -99,8 +134,7 @@ inline void set_log_sink(LogSink sink) {
   st.sink = std::move(s);
 }
 
-// Never throws: a failing sink loses the message, not the caller's work.
-inline void log(LogLevel level, std::string_view message) noexcept {
+void log(LogLevel level, std::string_view message) noexcept {
   if (!log_enabled(level)) return;
   try {
     auto& st = detail::log_state();
@@ -122,3 +156,4 @@ inline void log(LogLevel level, std::string_view message) noexcept {
 }
 
 }  // namespace comfyvn::perf::os
+#endif

@@ -19,14 +19,10 @@
 // was recorded the tree saw.
 #pragma once
 
-#include <algorithm>  // find_if
-#include <cstddef>    // size_t
-#include <cstdint>    // uint64_t
-#include <deque>      // pending subtrees, oldest first
-#include <utility>    // move
-#include <vector>     // children
-
-#include "../core/site.hpp"
+#include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
+#include <deque>    // pending subtrees, oldest first
+#include <vector>   // children
 
 namespace comfyvn::perf::detail {
 
@@ -48,14 +44,81 @@ struct TreeBudget {
 
 inline constexpr std::size_t kMaxTreeChildren = 256;  // distinct children of one node
 
-inline void subtree_sums(const TreeNode& n, std::uint64_t& count, std::uint64_t& self) {
+void subtree_sums(const TreeNode& n, std::uint64_t& count, std::uint64_t& self);
+
+// Adds `from` as a child of `parent`, merging with the child of the same site.
+void merge_child(TreeNode& parent, TreeNode&& from, TreeBudget& budget);
+
+// The process's tree: roots are the children of `root`.
+class CallTreeStore {
+ public:
+  void add_root(TreeNode&& n);
+  void set_max_nodes(std::size_t n) { max_nodes_ = n == 0 ? 1 : n; }
+  std::size_t max_nodes() const { return max_nodes_; }
+  void clear();
+  const TreeNode& root() const { return root_; }
+  std::size_t nodes() const { return nodes_; }
+  std::uint64_t folded() const { return folded_; }
+  std::uint64_t spans() const { return spans_; }
+  void count_span() { ++spans_; }
+  void add_folded(std::uint64_t n) { folded_ += n; }
+
+ private:
+  TreeNode root_;
+  std::size_t nodes_ = 0;
+  std::size_t max_nodes_ = 4096;
+  std::uint64_t folded_ = 0;
+  std::uint64_t spans_ = 0;  // spans the tree saw
+};
+
+// One thread's reconstruction state (collector side, under the registry lock).
+class ThreadTree {
+ public:
+  static constexpr std::size_t kMaxPending = 256;
+  // Nodes one pending subtree may hold (the rest fold into "(other)").
+  static constexpr std::size_t kMaxPendingNodes = 1024;
+
+  // Adds a span of this thread (in end order); returns its self time.
+  std::uint64_t add(std::uint32_t site, std::uint64_t start, std::uint64_t end,
+                    CallTreeStore& store);
+
+  // Every pending subtree becomes a root (the thread exits, or a reset).
+  void flush(CallTreeStore& store);
+  void clear();
+
+  // Calls fn(const TreeNode&) for each pending subtree, oldest first.
+  template <class Fn>
+  void for_each_pending(Fn&& fn) const {
+    for (const Pending& p : pending_) fn(p.node);
+  }
+
+ private:
+  struct Pending {
+    std::uint64_t start, end;
+    TreeNode node;
+    std::size_t nodes;
+  };
+  std::deque<Pending> pending_;
+};
+
+}  // namespace comfyvn::perf::detail
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <algorithm>  // find_if, min
+#include <utility>    // move
+
+#include "../core/site.hpp"
+
+namespace comfyvn::perf::detail {
+
+void subtree_sums(const TreeNode& n, std::uint64_t& count, std::uint64_t& self) {
   count += n.count;
   self += n.self;
   for (const TreeNode& c : n.children) subtree_sums(c, count, self);
 }
 
-// Adds `from` as a child of `parent`, merging with the child of the same site.
-inline void merge_child(TreeNode& parent, TreeNode&& from, TreeBudget& budget) {
+void merge_child(TreeNode& parent, TreeNode&& from, TreeBudget& budget) {
   auto it = std::find_if(parent.children.begin(), parent.children.end(),
                          [&](const TreeNode& c) { return c.site == from.site; });
   if (it == parent.children.end()) {
@@ -87,96 +150,58 @@ inline void merge_child(TreeNode& parent, TreeNode&& from, TreeBudget& budget) {
   for (TreeNode& g : from.children) merge_child(*it, std::move(g), budget);
 }
 
-// The process's tree: roots are the children of `root`.
-class CallTreeStore {
- public:
-  void add_root(TreeNode&& n) {
-    TreeBudget b;
-    b.nodes_left = nodes_ < max_nodes_ ? max_nodes_ - nodes_ : 0;
-    merge_child(root_, std::move(n), b);
-    nodes_ += b.created;
-    folded_ += b.folded;
+void CallTreeStore::add_root(TreeNode&& n) {
+  TreeBudget b;
+  b.nodes_left = nodes_ < max_nodes_ ? max_nodes_ - nodes_ : 0;
+  merge_child(root_, std::move(n), b);
+  nodes_ += b.created;
+  folded_ += b.folded;
+}
+
+void CallTreeStore::clear() {
+  root_ = TreeNode{};
+  nodes_ = 0;
+  folded_ = 0;
+  spans_ = 0;
+}
+
+std::uint64_t ThreadTree::add(std::uint32_t site, std::uint64_t start, std::uint64_t end,
+                              CallTreeStore& store) {
+  const std::uint64_t dur = end - start;
+  Pending p{start, end, TreeNode{site, 1, dur, 0, {}}, 1};
+  std::uint64_t children = 0;
+  TreeBudget b;
+  while (!pending_.empty() && pending_.back().start >= start && pending_.back().end <= end) {
+    Pending& c = pending_.back();
+    children += c.end - c.start;
+    b.nodes_left = p.nodes < kMaxPendingNodes ? kMaxPendingNodes - p.nodes : 0;
+    b.created = 0;
+    merge_child(p.node, std::move(c.node), b);
+    p.nodes += b.created;
+    pending_.pop_back();
   }
-  void set_max_nodes(std::size_t n) { max_nodes_ = n == 0 ? 1 : n; }
-  std::size_t max_nodes() const { return max_nodes_; }
-  void clear() {
-    root_ = TreeNode{};
-    nodes_ = 0;
-    folded_ = 0;
-    spans_ = 0;
+  // Children of one thread do not overlap, so they fit in their parent;
+  // clamp anyway for spans recorded with a measured duration.
+  const std::uint64_t self = dur - std::min(dur, children);
+  p.node.self = self;
+  store.add_folded(b.folded);
+  pending_.push_back(std::move(p));
+  store.count_span();
+  if (pending_.size() > kMaxPending) {
+    store.add_root(std::move(pending_.front().node));
+    pending_.pop_front();
   }
-  const TreeNode& root() const { return root_; }
-  std::size_t nodes() const { return nodes_; }
-  std::uint64_t folded() const { return folded_; }
-  std::uint64_t spans() const { return spans_; }
-  void count_span() { ++spans_; }
-  void add_folded(std::uint64_t n) { folded_ += n; }
+  return self;
+}
 
- private:
-  TreeNode root_;
-  std::size_t nodes_ = 0;
-  std::size_t max_nodes_ = 4096;
-  std::uint64_t folded_ = 0;
-  std::uint64_t spans_ = 0;  // spans the tree saw
-};
+void ThreadTree::flush(CallTreeStore& store) {
+  for (Pending& p : pending_) store.add_root(std::move(p.node));
+  pending_.clear();
+}
 
-// One thread's reconstruction state (collector side, under the registry lock).
-class ThreadTree {
- public:
-  static constexpr std::size_t kMaxPending = 256;
-  // Nodes one pending subtree may hold (the rest fold into "(other)").
-  static constexpr std::size_t kMaxPendingNodes = 1024;
-
-  // Adds a span of this thread (in end order); returns its self time.
-  std::uint64_t add(std::uint32_t site, std::uint64_t start, std::uint64_t end,
-                    CallTreeStore& store) {
-    const std::uint64_t dur = end - start;
-    Pending p{start, end, TreeNode{site, 1, dur, 0, {}}, 1};
-    std::uint64_t children = 0;
-    TreeBudget b;
-    while (!pending_.empty() && pending_.back().start >= start && pending_.back().end <= end) {
-      Pending& c = pending_.back();
-      children += c.end - c.start;
-      b.nodes_left = p.nodes < kMaxPendingNodes ? kMaxPendingNodes - p.nodes : 0;
-      b.created = 0;
-      merge_child(p.node, std::move(c.node), b);
-      p.nodes += b.created;
-      pending_.pop_back();
-    }
-    // Children of one thread do not overlap, so they fit in their parent;
-    // clamp anyway for spans recorded with a measured duration.
-    const std::uint64_t self = dur - std::min(dur, children);
-    p.node.self = self;
-    store.add_folded(b.folded);
-    pending_.push_back(std::move(p));
-    store.count_span();
-    if (pending_.size() > kMaxPending) {
-      store.add_root(std::move(pending_.front().node));
-      pending_.pop_front();
-    }
-    return self;
-  }
-
-  // Every pending subtree becomes a root (the thread exits, or a reset).
-  void flush(CallTreeStore& store) {
-    for (Pending& p : pending_) store.add_root(std::move(p.node));
-    pending_.clear();
-  }
-  void clear() { pending_.clear(); }
-
-  // Calls fn(const TreeNode&) for each pending subtree, oldest first.
-  template <class Fn>
-  void for_each_pending(Fn&& fn) const {
-    for (const Pending& p : pending_) fn(p.node);
-  }
-
- private:
-  struct Pending {
-    std::uint64_t start, end;
-    TreeNode node;
-    std::size_t nodes;
-  };
-  std::deque<Pending> pending_;
-};
+void ThreadTree::clear() {
+  pending_.clear();
+}
 
 }  // namespace comfyvn::perf::detail
+#endif

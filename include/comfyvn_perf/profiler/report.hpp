@@ -6,10 +6,10 @@
 #pragma once
 
 #include <cstddef>  // size_t
-#include <cstdio>   // snprintf
+#include <cstdio>   // snprintf (append_format)
 #include <string>   // the report
 
-#include "types.hpp"
+#include "types.hpp"  // ProfilerSnapshot
 
 namespace comfyvn::perf {
 
@@ -25,15 +25,30 @@ void append_format(std::string& out, const char* format, Args... args) {
 }
 
 // Long names are cut so that the columns stay aligned.
-inline std::string column(const std::string& s, std::size_t width) {
-  return s.size() <= width ? s : s.substr(0, width - 1) + "~";
-}
+std::string column(const std::string& s, std::size_t width);
 
 }  // namespace detail
 
 // The top `limit` sites by total time (rows are sorted that way), then the
 // frame statistics when PERF_FRAME() was used, then the counters.
-inline std::string report_text(const ProfilerSnapshot& s, std::size_t limit = 10) {
+std::string report_text(const ProfilerSnapshot& s, std::size_t limit = 10);
+
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+
+namespace comfyvn::perf {
+
+namespace detail {
+
+std::string column(const std::string& s, std::size_t width) {
+  return s.size() <= width ? s : s.substr(0, width - 1) + "~";
+}
+
+}  // namespace detail
+
+std::string report_text(const ProfilerSnapshot& s, std::size_t limit) {
   std::string out;
   detail::append_format(out, "%-24s %-12s %10s %11s %10s %10s %10s %10s %11s\n", "span", "category",
                         "count", "total ms", "avg ms", "min ms", "p95 ms", "max ms", "total KiB");
@@ -59,3 +74,4 @@ inline std::string report_text(const ProfilerSnapshot& s, std::size_t limit = 10
 }
 
 }  // namespace comfyvn::perf
+#endif

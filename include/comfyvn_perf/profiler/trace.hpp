@@ -19,37 +19,24 @@
 // frame intervals (PERF_FRAME) go to a track of their own, "<thread> frames".
 #pragma once
 
-#include <errno.h>   // program_invocation_short_name
-#include <unistd.h>  // getpid
-
-#include <algorithm>    // sort, min, max
-#include <chrono>       // capture durations
-#include <cmath>        // llround
-#include <cstdio>       // snprintf
-#include <cstring>      // memcpy
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <deque>        // rolling buffer
 #include <map>          // thread names
-#include <memory>       // shared buffer between tap and owner
 #include <mutex>        // buffer lock
 #include <stdexcept>    // runtime_error
 #include <string>       // JSON text
 #include <string_view>  // names
-#include <utility>      // move, pair
 #include <vector>       // spans
 
-#include "../config.hpp"
-#include "../core/ring.hpp"
-#include "../os/text.hpp"
-#include "registry.hpp"
+#include "../core/ring.hpp"  // RawSpan
 
 namespace comfyvn::perf {
 
 // A second trace capture while one runs (the adapter answers 409).
 class TraceBusy : public std::runtime_error {
  public:
-  TraceBusy() : std::runtime_error("a trace capture is already running") {}
+  TraceBusy();
 };
 
 // One sample of a named counter series ("ph":"C" events).
@@ -61,48 +48,22 @@ struct TraceCounterSample {
 
 namespace detail {
 
+struct MarkRecord;  // profiler/registry.hpp
+struct SiteInfo;    // profiler/registry.hpp
+
 // The spans a capture keeps. Shared between the registry's tap (collector
 // thread) and the owner, under its own lock.
 class TraceBuffer {
  public:
   // `window_ticks` > 0: rolling, keeps the spans of the newest window.
-  TraceBuffer(std::uint64_t begin_ticks, std::size_t max_spans, std::uint64_t window_ticks = 0)
-      : begin_(begin_ticks), max_spans_(max_spans == 0 ? 1 : max_spans), window_(window_ticks) {}
+  TraceBuffer(std::uint64_t begin_ticks, std::size_t max_spans, std::uint64_t window_ticks = 0);
 
-  void on_spans(const std::vector<RawSpan>& batch) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const RawSpan& s : batch) {
-      const std::uint64_t end = s.start_ticks + s.duration_ticks;
-      if (end < begin_ || end > end_) continue;
-      if (spans_.size() >= max_spans_) {
-        if (window_ == 0) {
-          ++overflow_;
-          continue;
-        }
-        spans_.pop_front();  // rolling: the oldest goes first
-        ++overflow_;
-      }
-      spans_.push_back(s);
-      newest_end_ = std::max(newest_end_, end);
-    }
-    if (window_ != 0 && newest_end_ > window_) {
-      const std::uint64_t cutoff = newest_end_ - window_;
-      while (!spans_.empty() && spans_.front().start_ticks + spans_.front().duration_ticks < cutoff)
-        spans_.pop_front();
-    }
-  }
+  void on_spans(const std::vector<RawSpan>& batch);
 
-  void add_counter(TraceCounterSample c) {
-    std::lock_guard<std::mutex> lock(mu_);
-    counters_.push_back(std::move(c));
-    if (counters_.size() > kMaxCounterSamples) counters_.pop_front();
-  }
+  void add_counter(TraceCounterSample c);
 
   // Closes a fixed window: spans ending later are not kept.
-  void close(std::uint64_t end_ticks) {
-    std::lock_guard<std::mutex> lock(mu_);
-    end_ = end_ticks;
-  }
+  void close(std::uint64_t end_ticks);
 
   struct Contents {
     std::vector<RawSpan> spans;
@@ -111,23 +72,7 @@ class TraceBuffer {
   };
   // The spans that end within [begin, end]; for a rolling buffer the window
   // is the newest `window` before `end`.
-  Contents take(std::uint64_t end_ticks) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    Contents c;
-    c.end = std::min(end_, end_ticks);
-    c.begin = begin_;
-    if (window_ != 0 && c.end > window_) c.begin = std::max(begin_, c.end - window_);
-    c.spans.reserve(spans_.size());
-    for (const RawSpan& s : spans_) {
-      const std::uint64_t e = s.start_ticks + s.duration_ticks;
-      if (e >= c.begin && e <= c.end) c.spans.push_back(s);
-    }
-    for (const auto& k : counters_) {
-      if (k.ticks >= c.begin && k.ticks <= c.end) c.counters.push_back(k);
-    }
-    c.overflow = overflow_;
-    return c;
-  }
+  Contents take(std::uint64_t end_ticks) const;
 
  private:
   static constexpr std::size_t kMaxCounterSamples = 65536;
@@ -170,8 +115,115 @@ inline constexpr std::uint32_t kFrameTrack = 2u << 24;
 
 // Places the slices of one track so that they nest strictly (see the top of
 // this file); slices that cannot nest are returned for the next track.
-inline std::vector<TraceSlice> nest_track(std::vector<TraceSlice>& in, std::vector<TraceSlice>& out,
-                                          bool force) {
+std::vector<TraceSlice> nest_track(std::vector<TraceSlice>& in, std::vector<TraceSlice>& out,
+                                   bool force);
+
+// Nanoseconds since the origin, for a tick value.
+std::int64_t trace_ns(const TraceData& d, std::uint64_t ticks);
+
+// The slices of every track, nested.
+std::vector<TraceSlice> trace_slices(const TraceData& d);
+
+// Microseconds with nanosecond digits: 1234567 ns -> "1234.567". No
+// allocation: this runs twice per span.
+void append_us(std::string& out, std::int64_t ns);
+
+void append_json_string(std::string& out, std::string_view s);
+
+void append_number(std::string& out, double v);
+
+std::string track_name(const TraceData& d, std::uint32_t tid);
+
+// Writes the trace as Chrome Trace Event JSON text.
+std::string trace_text(const TraceData& d);
+
+// The short name of this program, for the process_name event (not the main
+// thread's name, which set_thread_name may have changed).
+std::string process_name();
+
+}  // namespace detail
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <errno.h>   // program_invocation_short_name
+#include <unistd.h>  // getpid
+
+#include <algorithm>  // sort, min, max
+#include <cmath>      // llround
+#include <cstdio>     // snprintf
+#include <cstring>    // memcpy
+#include <utility>    // move, pair
+
+#include "../config.hpp"     // COMFYVN_PERF_VERSION
+#include "../core/site.hpp"  // kFrameSiteId
+#include "../os/text.hpp"    // append_json_escaped
+#include "registry.hpp"      // MarkRecord, SiteInfo
+
+namespace comfyvn::perf {
+
+TraceBusy::TraceBusy() : std::runtime_error("a trace capture is already running") {}
+
+namespace detail {
+
+TraceBuffer::TraceBuffer(std::uint64_t begin_ticks, std::size_t max_spans,
+                         std::uint64_t window_ticks)
+    : begin_(begin_ticks), max_spans_(max_spans == 0 ? 1 : max_spans), window_(window_ticks) {}
+
+void TraceBuffer::on_spans(const std::vector<RawSpan>& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const RawSpan& s : batch) {
+    const std::uint64_t end = s.start_ticks + s.duration_ticks;
+    if (end < begin_ || end > end_) continue;
+    if (spans_.size() >= max_spans_) {
+      if (window_ == 0) {
+        ++overflow_;
+        continue;
+      }
+      spans_.pop_front();  // rolling: the oldest goes first
+      ++overflow_;
+    }
+    spans_.push_back(s);
+    newest_end_ = std::max(newest_end_, end);
+  }
+  if (window_ != 0 && newest_end_ > window_) {
+    const std::uint64_t cutoff = newest_end_ - window_;
+    while (!spans_.empty() && spans_.front().start_ticks + spans_.front().duration_ticks < cutoff)
+      spans_.pop_front();
+  }
+}
+
+void TraceBuffer::add_counter(TraceCounterSample c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counters_.push_back(std::move(c));
+  if (counters_.size() > kMaxCounterSamples) counters_.pop_front();
+}
+
+void TraceBuffer::close(std::uint64_t end_ticks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  end_ = end_ticks;
+}
+
+TraceBuffer::Contents TraceBuffer::take(std::uint64_t end_ticks) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Contents c;
+  c.end = std::min(end_, end_ticks);
+  c.begin = begin_;
+  if (window_ != 0 && c.end > window_) c.begin = std::max(begin_, c.end - window_);
+  c.spans.reserve(spans_.size());
+  for (const RawSpan& s : spans_) {
+    const std::uint64_t e = s.start_ticks + s.duration_ticks;
+    if (e >= c.begin && e <= c.end) c.spans.push_back(s);
+  }
+  for (const auto& k : counters_) {
+    if (k.ticks >= c.begin && k.ticks <= c.end) c.counters.push_back(k);
+  }
+  c.overflow = overflow_;
+  return c;
+}
+
+std::vector<TraceSlice> nest_track(std::vector<TraceSlice>& in, std::vector<TraceSlice>& out,
+                                   bool force) {
   std::sort(in.begin(), in.end(), [](const TraceSlice& a, const TraceSlice& b) {
     return a.start != b.start ? a.start < b.start : a.end > b.end;
   });
@@ -202,14 +254,12 @@ inline std::vector<TraceSlice> nest_track(std::vector<TraceSlice>& in, std::vect
   return rejected;
 }
 
-// Nanoseconds since the origin, for a tick value.
-inline std::int64_t trace_ns(const TraceData& d, std::uint64_t ticks) {
+std::int64_t trace_ns(const TraceData& d, std::uint64_t ticks) {
   const double rel = static_cast<double>(ticks) - static_cast<double>(d.origin_ticks);
   return static_cast<std::int64_t>(std::llround(rel * d.ns_per_tick));
 }
 
-// The slices of every track, nested.
-inline std::vector<TraceSlice> trace_slices(const TraceData& d) {
+std::vector<TraceSlice> trace_slices(const TraceData& d) {
   std::map<std::uint32_t, std::vector<TraceSlice>> tracks;
   for (const RawSpan& s : d.spans) {
     if (s.site_id < d.sites.size() && d.sites[s.site_id].counter) continue;  // "C" events
@@ -231,14 +281,13 @@ inline std::vector<TraceSlice> trace_slices(const TraceData& d) {
   return out;
 }
 
-// Microseconds with nanosecond digits: 1234567 ns -> "1234.567". No
-// allocation: this runs twice per span.
-inline void append_us(std::string& out, std::int64_t ns) {
+void append_us(std::string& out, std::int64_t ns) {
   char buf[32];
   char* end = buf + sizeof buf;
   char* p = end;
   const bool negative = ns < 0;
-  std::uint64_t v = negative ? static_cast<std::uint64_t>(-(ns + 1)) + 1 : static_cast<std::uint64_t>(ns);
+  std::uint64_t v =
+      negative ? static_cast<std::uint64_t>(-(ns + 1)) + 1 : static_cast<std::uint64_t>(ns);
   for (int i = 0; i < 3; ++i) {
     *--p = static_cast<char>('0' + v % 10);
     v /= 10;
@@ -252,13 +301,13 @@ inline void append_us(std::string& out, std::int64_t ns) {
   out.append(p, static_cast<std::size_t>(end - p));
 }
 
-inline void append_json_string(std::string& out, std::string_view s) {
+void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   os::append_json_escaped(out, s);
   out += '"';
 }
 
-inline void append_number(std::string& out, double v) {
+void append_number(std::string& out, double v) {
   if (!(v == v) || v > 1e300 || v < -1e300) {
     out += '0';
     return;
@@ -268,7 +317,7 @@ inline void append_number(std::string& out, double v) {
   out.append(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
 }
 
-inline std::string track_name(const TraceData& d, std::uint32_t tid) {
+std::string track_name(const TraceData& d, std::uint32_t tid) {
   const std::uint32_t thread = tid % kOverlapTrack;
   auto it = d.thread_names.find(thread);
   std::string name = it != d.thread_names.end() && !it->second.empty()
@@ -279,8 +328,7 @@ inline std::string track_name(const TraceData& d, std::uint32_t tid) {
   return name;
 }
 
-// Writes the trace as Chrome Trace Event JSON text.
-inline std::string trace_text(const TraceData& d) {
+std::string trace_text(const TraceData& d) {
   const std::vector<TraceSlice> slices = trace_slices(d);
   const std::string pid = std::to_string(::getpid());
   // Each site's `"name":...,"cat":...` once.
@@ -308,7 +356,8 @@ inline std::string trace_text(const TraceData& d) {
   };
   // Metadata: the process, then each track that has an event.
   begin_event();
-  out += "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + pid + ",\"tid\":0,\"args\":{\"name\":";
+  out +=
+      "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + pid + ",\"tid\":0,\"args\":{\"name\":";
   append_json_string(out, d.process_name);
   out += "}}";
   std::vector<std::uint32_t> tids;
@@ -387,13 +436,12 @@ inline std::string trace_text(const TraceData& d) {
   return out;
 }
 
-// The short name of this program, for the process_name event (not the main
-// thread's name, which set_thread_name may have changed).
-inline std::string process_name() {
+std::string process_name() {
   const char* name = program_invocation_short_name;
   return name != nullptr && *name != '\0' ? std::string(name)
-                                            : "process " + std::to_string(::getpid());
+                                          : "process " + std::to_string(::getpid());
 }
 
 }  // namespace detail
 }  // namespace comfyvn::perf
+#endif

@@ -4,11 +4,12 @@
 // converts these to JSON.
 #pragma once
 
-#include <cstdint>  // uint64_t
-#include <map>      // categories by name
+#include <cstddef>   // size_t
+#include <cstdint>   // uint64_t
+#include <map>       // categories by name
 #include <optional>  // span budget limits
-#include <string>   // names
-#include <vector>   // rows, marks
+#include <string>    // names
+#include <vector>    // rows, marks
 
 namespace comfyvn::perf {
 

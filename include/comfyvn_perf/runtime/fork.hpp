@@ -18,14 +18,17 @@
 // reads and notifications.
 #pragma once
 
-#include <pthread.h>  // pthread_atfork
-
-#include "../budget/manager.hpp"
 #include "../config.hpp"
-#include "../hooks/bus.hpp"
-#include "../profiler/profiler.hpp"
-#include "../profiler/registry.hpp"
 #include "instances.hpp"
+
+namespace comfyvn::perf {
+class PerfProfiler;
+class BudgetManager;
+class Hooks;
+namespace detail {
+class Registry;
+}  // namespace detail
+}  // namespace comfyvn::perf
 
 namespace comfyvn::perf::detail::runtime {
 
@@ -40,12 +43,36 @@ struct ForkLocked {
   Hooks* hooks = nullptr;
 };
 
-inline ForkLocked& fork_locked() noexcept {
+ForkLocked& fork_locked() noexcept;
+void fork_prepare();
+void fork_parent();
+void fork_child();
+
+// Registers the handler once per process, whichever library gets there
+// first: at static initialisation of the implementation file (so the
+// registry is covered even in a program whose only use is PERF_SCOPE) and
+// again, harmlessly, when a singleton is created.
+COMFYVN_PERF_VISIBLE void install_fork_handler() noexcept;
+
+}  // namespace comfyvn::perf::detail::runtime
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <pthread.h>  // pthread_atfork
+
+#include "../budget/manager.hpp"
+#include "../hooks/bus.hpp"
+#include "../profiler/profiler.hpp"
+#include "../profiler/registry.hpp"
+
+namespace comfyvn::perf::detail::runtime {
+
+ForkLocked& fork_locked() noexcept {
   static thread_local ForkLocked locked;
   return locked;
 }
 
-inline void fork_prepare() {
+void fork_prepare() {
   Instances& in = instances();
   ForkLocked& l = fork_locked();
   l.registry = g_registry.load(std::memory_order_acquire);
@@ -58,7 +85,7 @@ inline void fork_prepare() {
   if (l.hooks != nullptr) l.hooks->fork_prepare();
 }
 
-inline void fork_parent() {
+void fork_parent() {
   const ForkLocked l = fork_locked();
   fork_locked() = {};
   if (l.hooks != nullptr) l.hooks->fork_parent();
@@ -67,7 +94,7 @@ inline void fork_parent() {
   if (l.registry != nullptr) l.registry->fork_parent();
 }
 
-inline void fork_child() {
+void fork_child() {
   const ForkLocked l = fork_locked();
   fork_locked() = {};
   if (l.hooks != nullptr) l.hooks->fork_child();
@@ -76,15 +103,13 @@ inline void fork_child() {
   if (l.registry != nullptr) l.registry->fork_child();
 }
 
-// Registers the handler once per process, whichever library gets there
-// first: at static initialisation (so the registry is covered even in a
-// program whose only use is PERF_SCOPE) and again, harmlessly, when a
-// singleton is created.
-COMFYVN_PERF_VISIBLE inline void install_fork_handler() noexcept {
+void install_fork_handler() noexcept {
   static const bool installed = ::pthread_atfork(&fork_prepare, &fork_parent, &fork_child) == 0;
   static_cast<void>(installed);
 }
 
-COMFYVN_PERF_VISIBLE inline const bool g_fork_handler_installed = (install_fork_handler(), true);
+// At static initialisation of the implementation file.
+const bool g_fork_handler_installed = (install_fork_handler(), true);
 
 }  // namespace comfyvn::perf::detail::runtime
+#endif  // COMFYVN_PERF_IMPLEMENTATION

@@ -16,10 +16,15 @@
 #include "../flags/flags.hpp"
 #include "../hooks/bus.hpp"
 #include "../profiler/profiler.hpp"
+#include "wiring.hpp"  // the four functions' declarations
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <atomic>  // published pointers
+
 #include "../profiler/registry.hpp"
 #include "fork.hpp"
 #include "instances.hpp"
-#include "wiring.hpp"
 
 namespace comfyvn::perf {
 
@@ -39,7 +44,7 @@ void publish(std::atomic<T*>& slot, T* object) {
 // and the budget manager); none of those nested calls may create the flags,
 // since the flags' own creation may be the one in progress (a recursive
 // static initialisation deadlocks). The outermost call loads them instead.
-inline int& creating_depth() noexcept {
+int& creating_depth() noexcept {
   static thread_local int depth = 0;
   return depth;
 }
@@ -54,7 +59,7 @@ struct Creating {
 // The configuration takes effect, and its problems are reported, on the
 // first use of any singleton, without the program calling feature_flags().
 // After that it is one atomic load; PERF_SCOPE never comes here.
-inline void load_flags_on_first_use() {
+void load_flags_on_first_use() {
   if (instances().flags.load(std::memory_order_acquire) != nullptr) return;
   if (creating_depth() != 0) return;
   feature_flags();
@@ -64,7 +69,7 @@ inline void load_flags_on_first_use() {
 
 // The one Hooks of the process. Its dispatcher thread starts with the first
 // event that has a subscriber.
-COMFYVN_PERF_VISIBLE inline Hooks& hooks() {
+Hooks& hooks() {
   static Hooks* h = [] {
     detail::runtime::Creating creating;
     auto* bus = new Hooks();
@@ -76,7 +81,7 @@ COMFYVN_PERF_VISIBLE inline Hooks& hooks() {
 }
 
 // The one profiler of the process; its events go to hooks().
-COMFYVN_PERF_VISIBLE inline PerfProfiler& perf_profiler() {
+PerfProfiler& perf_profiler() {
   static PerfProfiler* p = [] {
     detail::runtime::Creating creating;
     auto* profiler = new PerfProfiler();
@@ -89,7 +94,7 @@ COMFYVN_PERF_VISIBLE inline PerfProfiler& perf_profiler() {
 }
 
 // The one budget manager of the process; its events go to hooks().
-COMFYVN_PERF_VISIBLE inline BudgetManager& budget_manager() {
+BudgetManager& budget_manager() {
   static BudgetManager* b = [] {
     detail::runtime::Creating creating;
     auto* manager = new BudgetManager();
@@ -112,7 +117,7 @@ COMFYVN_PERF_VISIBLE inline BudgetManager& budget_manager() {
 // directory of that moment. It drives the profiler and the budget manager
 // from then on, and is the one source of truth for their switches: a
 // set_enabled() from code becomes an in-memory override of the flag.
-COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags() {
+FeatureFlags& feature_flags() {
   static FeatureFlags* f = [] {
     detail::runtime::Creating creating;
     auto* flags = new FeatureFlags();
@@ -124,3 +129,4 @@ COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags() {
 }
 
 }  // namespace comfyvn::perf
+#endif  // COMFYVN_PERF_IMPLEMENTATION

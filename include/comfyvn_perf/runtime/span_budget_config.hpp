@@ -12,26 +12,68 @@
 // or over HTTP are kept; the file's own budgets are replaced on each change.
 #pragma once
 
-#include <cmath>        // isfinite
-#include <mutex>        // one poll at a time
-#include <string>       // paths, messages
-#include <string_view>  // keys
-#include <vector>       // specs
+#include <mutex>   // one poll at a time
+#include <string>  // paths, messages
+#include <vector>  // specs
 
-#include <boost/json.hpp>
+#include <boost/json/fwd.hpp>  // value: the parsed config document
 
-#include "../flags/config_file.hpp"
-#include "../flags/flags.hpp"
-#include "../os/log.hpp"
-#include "../profiler/profiler.hpp"
-#include "instances.hpp"
+#include "../config.hpp"             // COMFYVN_PERF_VISIBLE
+#include "../flags/config_file.hpp"  // FileStamp
+#include "../profiler/types.hpp"     // SpanBudgetSpec
 
-namespace comfyvn::perf::detail::runtime {
+namespace comfyvn::perf {
+
+class PerfProfiler;  // profiler/profiler.hpp
+
+namespace detail::runtime {
 
 // Reads `perf.span_budgets` of a parsed config document. Entries that cannot
 // be used are described in `problems` and left out.
-inline std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
-                                                      std::vector<std::string>& problems) {
+std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
+                                               std::vector<std::string>& problems);
+
+// Polls the config file and hands its span budgets to the profiler when the
+// file changed. Never creates a singleton: the path comes from the flags
+// when they exist, else from $COMFYVN_CONFIG or the default path.
+class SpanBudgetConfig {
+ public:
+  void poll(PerfProfiler& profiler);
+
+ private:
+  static std::string config_path();
+
+  std::mutex mu_;
+  std::string path_;
+  flags::FileStamp stamp_;
+};
+
+// Never destroyed: the collector may poll during static destruction.
+COMFYVN_PERF_VISIBLE SpanBudgetConfig& span_budget_config();
+
+}  // namespace detail::runtime
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <atomic>       // memory_order_acquire
+#include <cmath>        // isfinite
+#include <cstdlib>      // getenv
+#include <string_view>  // keys
+#include <utility>      // move
+
+#include <boost/json.hpp>  // parse, object
+
+#include "../flags/flags.hpp"        // FeatureFlags::config_path
+#include "../os/file.hpp"            // FileRead
+#include "../os/log.hpp"             // warnings
+#include "../profiler/profiler.hpp"  // PerfProfiler::set_config_span_budgets, span_budget_problem
+#include "instances.hpp"             // the flags, when they exist
+
+namespace comfyvn::perf::detail::runtime {
+
+std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
+                                               std::vector<std::string>& problems) {
   std::vector<SpanBudgetSpec> out;
   const boost::json::object* root = doc.if_object();
   const boost::json::value* perf = root ? root->if_contains("perf") : nullptr;
@@ -85,54 +127,43 @@ inline std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& 
   return out;
 }
 
-// Polls the config file and hands its span budgets to the profiler when the
-// file changed. Never creates a singleton: the path comes from the flags
-// when they exist, else from $COMFYVN_CONFIG or the default path.
-class SpanBudgetConfig {
- public:
-  void poll(PerfProfiler& profiler) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const std::string path = config_path();
-    const flags::FileStamp stamp = flags::stamp_of(path);
-    if (path == path_ && stamp == stamp_) return;
-    path_ = path;
-    stamp_ = stamp;
-    std::vector<std::string> problems;
-    std::vector<SpanBudgetSpec> specs;
-    const os::FileRead r = flags::read_config(path);
-    if (r.status == os::FileRead::ok) {
-      boost::system::error_code ec;
-      const boost::json::value doc = boost::json::parse(r.text, ec);
-      if (ec) {
-        problems.push_back("is not valid JSON; its span budgets are not applied");
-      } else {
-        specs = parse_span_budgets(doc, problems);
-      }
-    }
-    for (auto& p : profiler.set_config_span_budgets(specs)) problems.push_back(std::move(p));
-    for (const auto& p : problems) {
-      os::log(os::LogLevel::warning, "config file '" + path + "': " + p);
+void SpanBudgetConfig::poll(PerfProfiler& profiler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string path = config_path();
+  const flags::FileStamp stamp = flags::stamp_of(path);
+  if (path == path_ && stamp == stamp_) return;
+  path_ = path;
+  stamp_ = stamp;
+  std::vector<std::string> problems;
+  std::vector<SpanBudgetSpec> specs;
+  const os::FileRead r = flags::read_config(path);
+  if (r.status == os::FileRead::ok) {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(r.text, ec);
+    if (ec) {
+      problems.push_back("is not valid JSON; its span budgets are not applied");
+    } else {
+      specs = parse_span_budgets(doc, problems);
     }
   }
-
- private:
-  static std::string config_path() {
-    if (FeatureFlags* f = instances().flags.load(std::memory_order_acquire)) {
-      return f->config_path();
-    }
-    const char* env = std::getenv("COMFYVN_CONFIG");
-    return env != nullptr && *env != '\0' ? std::string(env) : std::string("config/comfyvn.json");
+  for (auto& p : profiler.set_config_span_budgets(specs)) problems.push_back(std::move(p));
+  for (const auto& p : problems) {
+    os::log(os::LogLevel::warning, "config file '" + path + "': " + p);
   }
+}
 
-  std::mutex mu_;
-  std::string path_;
-  flags::FileStamp stamp_;
-};
+std::string SpanBudgetConfig::config_path() {
+  if (FeatureFlags* f = instances().flags.load(std::memory_order_acquire)) {
+    return f->config_path();
+  }
+  const char* env = std::getenv("COMFYVN_CONFIG");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("config/comfyvn.json");
+}
 
-// Never destroyed: the collector may poll during static destruction.
-COMFYVN_PERF_VISIBLE inline SpanBudgetConfig& span_budget_config() {
+SpanBudgetConfig& span_budget_config() {
   static SpanBudgetConfig* config = new SpanBudgetConfig();
   return *config;
 }
 
 }  // namespace comfyvn::perf::detail::runtime
+#endif

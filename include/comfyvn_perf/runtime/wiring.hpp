@@ -4,6 +4,36 @@
 // (runtime/singletons.hpp).
 #pragma once
 
+#include "../config.hpp"
+
+namespace comfyvn::perf {
+
+class BudgetManager;
+class FeatureFlags;
+class Hooks;
+class PerfProfiler;
+
+// The process-wide objects (runtime/singletons.hpp).
+COMFYVN_PERF_VISIBLE PerfProfiler& perf_profiler();
+COMFYVN_PERF_VISIBLE BudgetManager& budget_manager();
+COMFYVN_PERF_VISIBLE Hooks& hooks();
+COMFYVN_PERF_VISIBLE FeatureFlags& feature_flags();
+
+namespace detail::runtime {
+
+// Installs the flags' subsystem driver and switch probe, once per process.
+bool install_subsystem_driver() noexcept;
+// The profiler's events go to the hook bus, traces plot the budget
+// manager's metrics, the config file's span budgets are polled.
+void connect_profiler(PerfProfiler& profiler);
+// The budget manager's events go to the hook bus.
+void connect_budgets(BudgetManager& budgets);
+
+}  // namespace detail::runtime
+}  // namespace comfyvn::perf
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 #include <atomic>       // what the driver last set
 #include <cstdint>      // uint64_t
 #include <string>       // counter names
@@ -15,7 +45,6 @@
 
 #include "../budget/events.hpp"
 #include "../budget/manager.hpp"
-#include "../config.hpp"
 #include "../flags/flags.hpp"
 #include "../hooks/bus.hpp"
 #include "../profiler/events.hpp"
@@ -24,15 +53,7 @@
 #include "instances.hpp"
 #include "span_budget_config.hpp"
 
-namespace comfyvn::perf {
-
-// Defined in runtime/singletons.hpp.
-COMFYVN_PERF_VISIBLE inline PerfProfiler& perf_profiler();
-COMFYVN_PERF_VISIBLE inline BudgetManager& budget_manager();
-COMFYVN_PERF_VISIBLE inline Hooks& hooks();
-COMFYVN_PERF_VISIBLE inline FeatureFlags& feature_flags();
-
-namespace detail::runtime {
+namespace comfyvn::perf::detail::runtime {
 
 // What the drivers last set, so that a switch made from code (the public
 // set_enabled of the profiler or the budget manager) can be told apart from
@@ -47,14 +68,14 @@ struct DriverState {
   std::atomic<bool> budgets{false};
 };
 
-COMFYVN_PERF_VISIBLE inline DriverState& driver_state() noexcept {
+COMFYVN_PERF_VISIBLE DriverState& driver_state() noexcept {
   static DriverState state;
   return state;
 }
 
 // The subsystem driver of every FeatureFlags that drives the subsystems
 // (feature_flags() does): the flags call it once per switch that changed.
-inline void switch_subsystems(const FlagChange& c) {
+void switch_subsystems(const FlagChange& c) {
   DriverState& d = driver_state();
   d.active.fetch_add(1);
   d.generation.fetch_add(1);
@@ -75,7 +96,7 @@ inline void switch_subsystems(const FlagChange& c) {
 // Where a subsystem's real switch differs from what the driver last set,
 // code switched it: report that (the flags record it as an override). The
 // budget manager is looked at only once it exists; nothing is created here.
-inline bool switch_probe(flags::SwitchReport& out) {
+bool switch_probe(flags::SwitchReport& out) {
   DriverState& d = driver_state();
   const std::uint64_t gen = d.generation.load();
   if (d.active.load() != 0) return false;
@@ -98,7 +119,7 @@ inline bool switch_probe(flags::SwitchReport& out) {
 // initialisation: taking the driver's address compiles the whole profiler and
 // budget manager into the file that does it, and a static initialiser would
 // do that in every file that includes <comfyvn_perf/perf.hpp>.
-inline bool install_subsystem_driver() noexcept {
+bool install_subsystem_driver() noexcept {
   flags::SubsystemDriver none = nullptr;
   flags::subsystem_driver().compare_exchange_strong(none, &switch_subsystems);
   flags::SwitchProbe no_probe = nullptr;
@@ -108,7 +129,7 @@ inline bool install_subsystem_driver() noexcept {
 
 // The profiler's events go to the hook bus; they are built only while the
 // bus has a subscriber for them, which the collector checks with one load.
-inline void connect_profiler(PerfProfiler& profiler) {
+void connect_profiler(PerfProfiler& profiler) {
   const Hooks::Topic topic = hooks().topic(kProfilerEvent);
   profiler.set_event_sink(
       [](std::string_view trigger, boost::json::object payload) {
@@ -141,7 +162,7 @@ inline void connect_profiler(PerfProfiler& profiler) {
   });
 }
 
-inline void connect_budgets(BudgetManager& budgets) {
+void connect_budgets(BudgetManager& budgets) {
   const Hooks::Topic topic = hooks().topic(kBudgetEvent);
   budgets.set_event_sink(
       [](std::string_view trigger, boost::json::object payload) {
@@ -150,9 +171,5 @@ inline void connect_budgets(BudgetManager& budgets) {
       [topic] { return topic.has_subscribers(); });
 }
 
-}  // namespace detail::runtime
-
-}  // namespace comfyvn::perf
-
-// The definitions of the singletons declared above.
-#include "singletons.hpp"  // IWYU pragma: export
+}  // namespace comfyvn::perf::detail::runtime
+#endif  // COMFYVN_PERF_IMPLEMENTATION
