@@ -1,6 +1,6 @@
 // 01-scope: instrument a function with PERF_SCOPE and print the dashboard.
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

@@ -1,7 +1,7 @@
 // 02-budget-jobs: admission that explains itself. Two job slots, three jobs:
 // the third waits with a reason, and is promoted when a slot frees up.
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

@@ -1,7 +1,7 @@
 // 03-lazy-assets: a weighted LRU of lazily loaded assets with unload
 // handlers, pinning, and explicit eviction.
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

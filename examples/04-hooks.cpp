@@ -1,8 +1,8 @@
 // 04-hooks: subscribe to the profiler and budget events. Payloads are
 // anonymised before a subscriber sees them: paths become salted hashes that
 // keep only the extension, secrets become "[redacted]".
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>

@@ -1,7 +1,7 @@
 // 05-http-adapter: serve /api/perf/* from the process and query it with a
 // small Boost.Beast client, as a dashboard or a script would.
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/http.hpp>
 
 #include <fmt/core.h>

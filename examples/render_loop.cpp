@@ -18,8 +18,8 @@
 // COMFYVN_ENABLE_PERF=1 would; the config file is never written). With --port
 // or --config the flags come from the config file unless --enable-perf is given,
 // so the HTTP tour can show both the 403 and the 200 answers.
-// This program's one file with the SDK's definitions (config.hpp).
-#define COMFYVN_PERF_IMPLEMENTATION
+// The SDK's definitions come from this program's implementation file,
+// examples/perf_impl.cpp (COMFYVN_PERF_IMPLEMENTATION, docs/integration.md).
 #include <comfyvn_perf/alloc_hook.hpp>  // memory attribution: this file only
 
 #include <comfyvn_perf/perf.hpp>

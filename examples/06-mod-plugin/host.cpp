@@ -1,8 +1,8 @@
 // 06-mod-plugin: a host that loads a mod with dlopen. The mod records into
 // the host's profiler; the host sees the mod's spans in its own dashboard.
-// The host compiles the SDK's definitions and exports them (-rdynamic):
-// the mod, which does not, binds to them and so to the host's singletons.
-#define COMFYVN_PERF_IMPLEMENTATION
+// The host links the SDK's definitions (examples/perf_impl.cpp) and exports
+// them (-rdynamic): the mod, which has none, binds to them and so to the
+// host's singletons.
 #include <comfyvn_perf/perf.hpp>
 
 #include <fmt/core.h>
