@@ -23,12 +23,13 @@ printf '#include <comfyvn_perf/scope.hpp>\nint step(int x) {\n  PERF_SCOPE("step
 cat >"$work/perf.cpp" <<'CPP'
 #include <comfyvn_perf/perf.hpp>
 #include <cstdio>
+#include <string>
 int main() {
   namespace perf = comfyvn::perf;
   perf::perf_profiler().set_enabled(true);
   { PERF_SCOPE("step", "render"); }
   perf::budget_manager().register_job("bake", "render");
-  auto sub = perf::hooks().subscribe(perf::kProfilerEvent, [](const boost::json::object&) {});
+  auto sub = perf::hooks().subscribe(std::string(perf::kProfilerEvent), [](const boost::json::object&) {});
   std::printf("%s\n", boost::json::serialize(perf::perf_profiler().dashboard()).c_str());
   return 0;
 }

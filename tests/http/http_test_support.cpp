@@ -1,5 +1,5 @@
 // The Beast-heavy parts of http_test_support.hpp, compiled once for every
-// HTTP test program: the adapter (the whole server) and the clients.
+// HTTP test program: the clients.
 #include "http_test_support.hpp"
 
 namespace http_test {
@@ -11,16 +11,6 @@ void run_io(net::io_context& ioc, Start&& start) {
   ioc.restart();
   ioc.run();
 }
-
-Adapter::Adapter(phttp::Options options, phttp::Services services)
-    : impl_(std::make_unique<phttp::Adapter>(std::move(options), services)) {}
-Adapter::~Adapter() = default;
-void Adapter::start() { impl_->start(); }
-void Adapter::stop() noexcept { impl_->stop(); }
-bool Adapter::running() const noexcept { return impl_->running(); }
-std::uint16_t Adapter::port() const noexcept { return impl_->port(); }
-phttp::AdapterStats Adapter::stats() const noexcept { return impl_->stats(); }
-const phttp::Options& Adapter::options() const noexcept { return impl_->options(); }
 
 Client::Client(std::uint16_t port, bool strict) : stream_(ioc_), strict_(strict) {
   stream_.expires_after(kIoTimeout);

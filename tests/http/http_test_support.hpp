@@ -1,7 +1,7 @@
 // Helpers shared by the HTTP adapter tests: a Beast client with deadlines, a
 // raw TCP client for bytes no well-behaved client would send, and a switch
-// for the feature flags. What instantiates Beast and Asio (the adapter, the
-// clients) is compiled once, in http_test_support.cpp.
+// for the feature flags. The clients, which instantiate Beast and Asio, are
+// compiled once, in http_test_support.cpp.
 #pragma once
 
 #include <comfyvn_perf/http.hpp>
@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>  // setenv
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -152,27 +151,9 @@ inline phttp::Request make_request(bhttp::verb method, std::string target, std::
   return req;
 }
 
-// The adapter under test: owns a phttp::Adapter and forwards to it. Its
-// members are compiled once (http_test_support.cpp), not in every test file:
-// phttp::Adapter's inline members instantiate the whole server (Beast and Asio
-// composed operations), which was most of each file's compile time.
-class Adapter {
- public:
-  explicit Adapter(phttp::Options options = {}, phttp::Services services = {});
-  ~Adapter();
-  Adapter(const Adapter&) = delete;
-  Adapter& operator=(const Adapter&) = delete;
-
-  void start();
-  void stop() noexcept;
-  bool running() const noexcept;
-  std::uint16_t port() const noexcept;
-  phttp::AdapterStats stats() const noexcept;
-  const phttp::Options& options() const noexcept;
-
- private:
-  std::unique_ptr<phttp::Adapter> impl_;
-};
+// The adapter under test. Its definitions are compiled once, in the tests'
+// implementation file (tests/sdk_impl.cpp); the test files see declarations.
+using Adapter = phttp::Adapter;
 
 // A keep-alive HTTP/1.1 client on one connection. A strict client asserts
 // with Catch2; a lenient one only records problems (for client threads,
