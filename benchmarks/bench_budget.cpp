@@ -3,7 +3,8 @@
 // Metrics come from a fixed provider so /proc reads are not measured.
 // This program's one file with the SDK's definitions (config.hpp).
 #define COMFYVN_PERF_IMPLEMENTATION
-#include <comfyvn_perf/budget.hpp>
+#include <comfyvn_perf/budget/manager.hpp>
+#include <comfyvn_perf/runtime/singletons.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -69,7 +69,7 @@ cp "$work/consumer.cpp" "$work/impl.cpp" "$work/cmake-consumer/"
 cat > "$work/cmake-consumer/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.16)
 project(consumer CXX)
-find_package(comfyvn_perf 0.1 CONFIG REQUIRED)
+find_package(comfyvn_perf 0.2 CONFIG REQUIRED)
 # The host differs from the game only in how it links: one object file for
 # both, rather than compiling the SDK's headers a third time.
 add_library(consumer OBJECT consumer.cpp impl.cpp)

@@ -4,8 +4,8 @@
 Each folder is a part; a header may include only its own part and the parts
 listed for it below (docs/architecture.md draws the same graph). `json/` sits
 between each part's plain structs and its facade, so it may include only the
-struct headers of other parts. Top-level headers (umbrellas and compatibility
-paths) may include anything; config.hpp is open to all.
+struct headers of other parts. Top-level headers (the umbrellas) may include
+anything; config.hpp is open to all.
 usage: layering.py INCLUDE_DIR
 """
 import pathlib
@@ -25,7 +25,6 @@ ALLOWED = {
     "export": {"core", "os", "metrics", "json", "profiler", "budget", "flags"},
     "http": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks", "runtime",
              "export"},
-    "detail": None,  # compatibility paths
 }
 # What json/ may read of the other parts: their plain structs.
 STRUCT_HEADERS = {"profiler/types.hpp", "budget/types.hpp", "metrics/sample.hpp",
@@ -49,8 +48,6 @@ def main() -> int:
             problems.append(f"{rel}: folder '{part}' is not a known part; add it to the graph")
             continue
         allowed = ALLOWED[part]
-        if allowed is None:
-            continue
         checked += 1
         for kind, target in INCLUDE.findall(header.read_text()):
             if kind == "<":

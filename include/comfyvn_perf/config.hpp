@@ -7,9 +7,9 @@
 
 // The SDK's version, kept equal to meson.build's project version (a test
 // checks that they agree). comfyvn::perf::version() returns it at run time.
-#define COMFYVN_PERF_VERSION "0.1.0"
+#define COMFYVN_PERF_VERSION "0.2.0"
 #define COMFYVN_PERF_VERSION_MAJOR 0
-#define COMFYVN_PERF_VERSION_MINOR 1
+#define COMFYVN_PERF_VERSION_MINOR 2
 #define COMFYVN_PERF_VERSION_PATCH 0
 
 // COMFYVN_PERF_IMPLEMENTATION: define it before the first comfyvn_perf include
@@ -90,7 +90,7 @@ static_assert(COMFYVN_PERF_MAX_DYNAMIC_NAMES < COMFYVN_PERF_MAX_SITES,
 
 #ifdef __cplusplus
 namespace comfyvn::perf {
-// The version this code was compiled against, e.g. "0.1.0".
+// The version this code was compiled against, e.g. "0.2.0".
 constexpr const char* version() noexcept { return COMFYVN_PERF_VERSION; }
 }  // namespace comfyvn::perf
 #endif

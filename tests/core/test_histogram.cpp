@@ -1,4 +1,4 @@
-#include <comfyvn_perf/histogram.hpp>
+#include <comfyvn_perf/core/histogram.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,8 @@
 // provides budget_manager() (now defined by the runtime layer). Kept apart
 // from the fixture: the runtime pulls in every part, and this file names
 // Boost.JSON in full so no namespace alias can clash with the SDK's own.
-#include <comfyvn_perf/budget.hpp>
+#include <comfyvn_perf/budget/manager.hpp>
+#include <comfyvn_perf/runtime/singletons.hpp>
 
 #include <catch2/catch.hpp>
 
