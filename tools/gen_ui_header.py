@@ -9,9 +9,17 @@ SDK as a C++ header, include/comfyvn_perf/http/ui_page.hpp.
     tools/gen_ui_header.py --html FILE|-        write the inlined page itself (benchmarks, tests)
     tools/gen_ui_header.py --weight             print the page weight; exit 1 over the limit
 
-ui/index.html names its stylesheet and script with
-`<link rel="stylesheet" href="style.css">` and `<script src="app.js"></script>`;
-both are inlined. The page must be ASCII, reference no external URL (no
+ui/index.html names its stylesheet with `<link rel="stylesheet" href="style.css">`
+and holds one `<script data-join="js"></script>`; the first is replaced by an
+inline <style>, the second by the one inline <script>: the files of ui/js/,
+joined in the fixed order of JS_FILES below and wrapped in one strict-mode
+function, `'use strict'; (function () { ... })();`. The files are plain
+browser scripts split by panel (no modules, no bundler) that share that one
+scope: core.js (constants, state, helpers) first, main.js (start-up) last.
+A new file goes into JS_FILES and into the `input:` list of ui/meson.build;
+a .js file in ui/js/ that JS_FILES lacks, or a name that two files declare at
+their top level (a line that starts with const, let, var, function or class),
+is refused. The page must be ASCII, reference no external URL (no
 http(s)://, no protocol-relative //, no CSS url() or @import, no src/href but
 "data:" and "#"), stay within --max-bytes (default 200 KB) and never contain
 the raw-string terminator. The header holds the page as adjacent raw string
@@ -34,7 +42,21 @@ REGENERATE = "python3 tools/gen_ui_header.py"
 MAX_BYTES = 200 * 1024
 CHUNK = 16000
 CSS_TAG = '<link rel="stylesheet" href="style.css">'
-JS_TAG = '<script src="app.js"></script>'
+JS_TAG = '<script data-join="js"></script>'
+JS_DIR = "js"
+# The order the script runs in: each file may use at load time only what the
+# files before it define (functions are hoisted across all of them).
+JS_FILES = (
+    "core.js",    # constants, the page state S, helpers, canvas sizing, tooltip
+    "api.js",     # the API client and the polling loop
+    "charts.js",  # frame-time chart and marks, host meters, sparklines
+    "tables.js",  # top offenders, spikes, jobs and assets, span budgets, counters
+    "flame.js",   # the call tree as a flame graph
+    "trace.js",   # the trace view
+    "forms.js",   # the token prompt, the limits form, the span-budget form
+    "main.js",    # the refresh of every panel, pause, resize, test hooks, start
+)
+TOP_DECL = re.compile(r"^(?:const|let|var|class|(?:async\s+)?function\*?)\s+([A-Za-z_$][\w$]*)", re.M)
 
 
 class UiError(Exception):
@@ -62,19 +84,42 @@ def line_of(text, pos):
     return text.count("\n", 0, pos) + 1
 
 
+def join_js(ui_dir):
+    """The files of ui/js/ in JS_FILES order, in one strict-mode function."""
+    js_dir = os.path.join(ui_dir, JS_DIR)
+    try:
+        extra = sorted(f for f in os.listdir(js_dir) if f.endswith(".js") and f not in JS_FILES)
+    except OSError as e:
+        raise UiError(f"cannot list {js_dir}: {e.strerror}")
+    if extra:
+        raise UiError(f"ui/{JS_DIR}/{extra[0]} is not in JS_FILES of tools/gen_ui_header.py "
+                      "(add it there, in its place, and to the input: list of ui/meson.build)")
+    parts, declared = [], {}
+    for name in JS_FILES:
+        rel = f"ui/{JS_DIR}/{name}"
+        text = read(os.path.join(js_dir, name))
+        if re.search(r"</script|<!--", text, re.I):
+            raise UiError(f"{rel} contains `</script` or `<!--`: write them as '<' + '/script' instead")
+        for m in TOP_DECL.finditer(text):
+            first = declared.setdefault(m.group(1), (rel, line_of(text, m.start())))
+            if first[0] != rel:
+                raise UiError(f"{rel}:{line_of(text, m.start())}: `{m.group(1)}` is declared at the top level "
+                              f"of {first[0]}:{first[1]} too; the files share one scope")
+        parts.append(f"// ---- {rel}\n" + text.strip("\n") + "\n")
+    return "'use strict';\n(function () {\n" + "\n".join(parts) + "})();"
+
+
 def build_html(ui_dir):
-    """The page with style.css and app.js inlined, checked."""
+    """The page with style.css and the joined ui/js/ inlined, checked."""
     html = read(os.path.join(ui_dir, "index.html"))
     css = read(os.path.join(ui_dir, "style.css"))
-    js = read(os.path.join(ui_dir, "app.js"))
     for tag, name in ((CSS_TAG, "stylesheet"), (JS_TAG, "script")):
         n = html.count(tag)
         if n != 1:
             raise UiError(f"ui/index.html must hold `{tag}` exactly once (the {name} to inline); found {n}")
     if re.search(r"</style", css, re.I):
         raise UiError("ui/style.css contains `</style`: it would end the inlined <style> early")
-    if re.search(r"</script|<!--", js, re.I):
-        raise UiError("ui/app.js contains `</script` or `<!--`: write them as '<' + '/script' instead")
+    js = join_js(ui_dir)
     page = html.replace(CSS_TAG, "<style>\n" + css.rstrip("\n") + "\n</style>")
     page = page.replace(JS_TAG, "<script>\n" + js.rstrip("\n") + "\n</script>")
     check_self_contained(page, html.replace(CSS_TAG, "").replace(JS_TAG, ""), css)
@@ -208,7 +253,7 @@ def read_header(path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ui", default=DEFAULT_UI, help="folder of index.html, style.css, app.js")
+    ap.add_argument("--ui", default=DEFAULT_UI, help="folder of index.html, style.css and js/")
     ap.add_argument("--output", help="header to write (default: the checked-in one)")
     ap.add_argument("--html", help="write the inlined page to this file ('-': stdout) instead of a header")
     ap.add_argument("--check", nargs="?", const=DEFAULT_HEADER, metavar="HEADER",

@@ -8,6 +8,8 @@
 
 #include <comfyvn_perf/perf.hpp>
 
+#include "../support/temp_files.hpp"  // TempDir, read_text
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -36,46 +38,10 @@ using comfyvn::perf::feature_flags;
 using comfyvn::perf::FeatureFlags;
 using comfyvn::perf::FlagFiles;
 using comfyvn::perf::perf_profiler;
+using comfyvn::perf::testing::read_text;
+using comfyvn::perf::testing::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/comfyvn_flags_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    const std::string cmd = "chmod -R u+rwx '" + path_ + "' 2>/dev/null; rm -rf '" + path_ + "'";
-    (void)std::system(cmd.c_str());
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(path_.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        const std::string n = e->d_name;
-        if (n != "." && n != "..") out.push_back(n);
-      }
-      ::closedir(d);
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::int64_t mtime_ns(const std::string& path) {
   struct stat st {};
@@ -212,7 +178,7 @@ TEST_CASE("defaults are all off, and the shipped config keeps them off", "[flags
 
 TEST_CASE("precedence: defaults < ./comfyvn.json < config file < COMFYVN_ENABLE_PERF", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "config.json";
   const std::string local = dir / "local.json";
   Flags f(config, local);
@@ -281,7 +247,7 @@ TEST_CASE("precedence: defaults < ./comfyvn.json < config file < COMFYVN_ENABLE_
 TEST_CASE("COMFYVN_CONFIG names the config file; the default is relative to the working directory",
           "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   {
     FeatureFlags f;
     char cwd[PATH_MAX];
@@ -300,7 +266,7 @@ TEST_CASE("COMFYVN_CONFIG names the config file; the default is relative to the 
 
 TEST_CASE("legacy keys switch only their own subsystem", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   Flags f(config, "");
   write_text(config, features(R"("enable_perf_budgets": true)"));
@@ -321,7 +287,7 @@ TEST_CASE("legacy keys switch only their own subsystem", "[flags]") {
 
 TEST_CASE("values that are not booleans are reported and ignored", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "config.json";
   const std::string local = dir / "local.json";
   write_text(local, features(R"("enable_perf": true)"));
@@ -350,7 +316,7 @@ TEST_CASE("values that are not booleans are reported and ignored", "[flags]") {
 TEST_CASE("a missing, unreadable or malformed config file: one message, all off, file untouched",
           "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "config.json";
   const std::string local = dir / "local.json";
   write_text(local, features(R"("enable_perf": true)"));
@@ -422,7 +388,7 @@ TEST_CASE("a missing, unreadable or malformed config file: one message, all off,
 TEST_CASE("the settings toggle writes all three keys atomically and keeps every other key",
           "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   const std::string original = R"({
     "theme": "dark",
@@ -462,7 +428,7 @@ TEST_CASE("the settings toggle writes all three keys atomically and keeps every 
 
 TEST_CASE("the settings toggle writes the shipped layout byte for byte", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string shipped =
       read_text(std::string(COMFYVN_TEST_SOURCE_ROOT) + "/config/comfyvn.json");
   const std::string config = dir / "config/comfyvn.json";  // the directory does not exist yet
@@ -476,7 +442,7 @@ TEST_CASE("the settings toggle writes the shipped layout byte for byte", "[flags
 
 TEST_CASE("the settings toggle edits the file behind a symlink", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string real = dir / "real.json";
   const std::string link = dir / "link.json";
   write_text(real, features(R"("enable_perf": false)"));
@@ -493,7 +459,7 @@ TEST_CASE("the settings toggle edits the file behind a symlink", "[flags]") {
 TEST_CASE("a toggle that cannot be written returns false; the flags still match the file",
           "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
 
   SECTION("the parent of the config file is a regular file") {
     const std::string blocker = dir / "not_a_dir";
@@ -547,7 +513,7 @@ TEST_CASE("a toggle that cannot be written returns false; the flags still match 
 
 TEST_CASE("a changed file is re-read, at most once per check interval", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   write_text(config, features(R"("enable_perf": false)"));
   Flags f(config, "");
@@ -571,7 +537,7 @@ TEST_CASE("a changed file is re-read, at most once per check interval", "[flags]
 
 TEST_CASE("the flags start and stop the profiler and the budget manager cleanly", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   auto& flags = feature_flags();
   flags.set_log_sink([](std::string_view) {});
@@ -650,7 +616,7 @@ TEST_CASE("env child: never reads a flag", "[.flags_env_child]") {
 }
 
 TEST_CASE("a process that never reads a flag still honours COMFYVN_ENABLE_PERF", "[flags]") {
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string s = *e;
@@ -675,7 +641,7 @@ TEST_CASE("a process that never reads a flag still honours COMFYVN_ENABLE_PERF",
 
 TEST_CASE("flags read from many threads while the toggle writes", "[flags][concurrency]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   Flags f(config, "");
   f->set_check_interval(std::chrono::milliseconds(0));
@@ -704,7 +670,7 @@ TEST_CASE("flags read from many threads while the toggle writes", "[flags][concu
 
 TEST_CASE("to_json describes the flags and their sources", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   write_text(config, features(R"("enable_perf_budgets": true)"));
   Flags f(config, "");
@@ -720,7 +686,7 @@ TEST_CASE("to_json describes the flags and their sources", "[flags]") {
 
 TEST_CASE("on_change tells listeners about each switch that changed", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   write_text(config, features(R"("enable_perf": false)"));
   Flags f(config, "");
@@ -774,7 +740,7 @@ TEST_CASE("on_change tells listeners about each switch that changed", "[flags]")
 
 TEST_CASE("a flag listener may read and change the flags and unsubscribe itself", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   Flags f(config, "");
   f->set_check_interval(std::chrono::milliseconds(0));
@@ -800,7 +766,7 @@ TEST_CASE("a flag listener may read and change the flags and unsubscribe itself"
 
 TEST_CASE("a flag listener that throws is logged and the others still hear", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   Flags f(config, "");
   auto bad = f->on_change(
@@ -817,7 +783,7 @@ TEST_CASE("a flag listener that throws is logged and the others still hear", "[f
 
 TEST_CASE("unsubscribing waits for a listener running on another thread", "[flags][concurrency]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   Flags f(config, "");
   std::atomic<bool> entered{false}, release{false}, finished{false};
@@ -842,7 +808,7 @@ TEST_CASE("unsubscribing waits for a listener running on another thread", "[flag
 
 TEST_CASE("drive_subsystems lets a FeatureFlags of your own switch the subsystems", "[flags]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   auto& global = feature_flags();  // it drives them too: keep it off and quiet
   global.set_log_sink([](std::string_view) {});
@@ -900,7 +866,7 @@ bool finishes_within(std::chrono::milliseconds limit, const std::string& fifo, M
 TEST_CASE("a FIFO, a directory or /dev/zero as config file: refused at once, all off",
           "[flags][robust]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string fifo = dir / "fifo.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   const std::string folder = dir / "folder.json";
@@ -936,7 +902,7 @@ TEST_CASE("a FIFO, a directory or /dev/zero as config file: refused at once, all
 
 TEST_CASE("a FIFO named by COMFYVN_CONFIG at start-up does not block", "[flags][robust]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string fifo = dir / "comfyvn.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   ::setenv("COMFYVN_CONFIG", fifo.c_str(), 1);
@@ -956,7 +922,7 @@ TEST_CASE("a FIFO named by COMFYVN_CONFIG at start-up does not block", "[flags][
 
 TEST_CASE("a reader is never stuck behind another thread's file I/O", "[flags][robust]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   write_text(config, features(R"("enable_perf": true)"));
   Flags f(config, "");
@@ -989,7 +955,7 @@ TEST_CASE("a reader is never stuck behind another thread's file I/O", "[flags][r
 TEST_CASE("overrides from code switch profiler/budgets in memory, not the umbrella",
           "[flags][robust]") {
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   const std::string config = dir / "comfyvn.json";
   write_text(config, features(R"("enable_perf": false)"));
   Flags f(config, "");
@@ -1026,7 +992,7 @@ TEST_CASE("overrides from code switch profiler/budgets in memory, not the umbrel
 TEST_CASE("one log sink with levels; 'not found' is an info line", "[flags][robust]") {
   namespace os = comfyvn::perf::os;
   CleanEnv env;
-  TempDir dir;
+  TempDir dir("comfyvn_flags");
   std::vector<std::pair<os::LogLevel, std::string>> got;
   os::set_log_sink([&](os::LogLevel l, std::string_view m) { got.emplace_back(l, m); });
   const os::LogLevel saved = os::log_level();

@@ -9,6 +9,8 @@
 
 #include <comfyvn_perf/perf.hpp>
 
+#include "../support/temp_files.hpp"  // TempDir, read_text
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@ using comfyvn::perf::hooks;
 using comfyvn::perf::kBudgetEvent;
 using comfyvn::perf::kProfilerEvent;
 using comfyvn::perf::perf_profiler;
+using comfyvn::perf::testing::read_text;
+using comfyvn::perf::testing::TempDir;
 namespace rt = comfyvn::perf::detail::runtime;
 
 namespace {
@@ -210,26 +214,13 @@ int spawn_case(const std::string& name, const std::vector<std::string>& extra,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/comfyvn_rt_XXXXXX";
-  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("enabling from code is an override the flags report", "[runtime][robust]") {
   auto& flags = feature_flags();
   flags.set_log_sink([](std::string_view) {});
-  const std::string dir = temp_dir();
+  const TempDir tmp("comfyvn_rt");
+  const std::string& dir = tmp.path();
   flags.use_config_files({dir + "/absent.json", ""});
   REQUIRE_FALSE(flags.profiler_enabled());
   REQUIRE_FALSE(perf_profiler().enabled());
@@ -260,7 +251,6 @@ TEST_CASE("enabling from code is an override the flags report", "[runtime][robus
   CHECK_FALSE(budget_manager().enabled());
   CHECK_FALSE(flags.profiler_enabled());
   flags.use_default_config_files();
-  (void)std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 // Spawned by the next test: only perf_profiler() is used, feature_flags()
@@ -281,7 +271,8 @@ TEST_CASE("first-use child: bad environment", "[.rt_first_use_env_child]") {
 }
 
 TEST_CASE("the config takes effect and is reported without any call", "[runtime][robust]") {
-  const std::string dir = temp_dir();
+  const TempDir tmp("comfyvn_rt");
+  const std::string& dir = tmp.path();
   const std::string config = dir + "/comfyvn.json";
   std::ofstream(config) << R"({"features": {"enable_perf": true}})";
   CHECK(spawn_case("first-use child: config only", {"COMFYVN_CONFIG=" + config},
@@ -289,8 +280,7 @@ TEST_CASE("the config takes effect and is reported without any call", "[runtime]
   CHECK(spawn_case("first-use child: bad environment",
                    {"COMFYVN_CONFIG=" + config, "COMFYVN_ENABLE_PERF=maybe"},
                    dir + "/err2.txt") == 0);
-  const std::string err = slurp(dir + "/err2.txt");
+  const std::string err = read_text(dir + "/err2.txt");
   INFO(err);
   CHECK(err.find("COMFYVN_ENABLE_PERF='maybe'") != std::string::npos);
-  (void)std::system(("rm -rf '" + dir + "'").c_str());
 }

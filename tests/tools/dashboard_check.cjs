@@ -26,6 +26,8 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 
+const {launchChromium, loadChromium} = require('./browser.cjs');
+
 function parseArgs(argv) {
   const a = {fullPage: false};
   for (let i = 0; i < argv.length; i++) {
@@ -83,7 +85,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const {chromium} = require(path.join(path.resolve(args.nodeModules), 'playwright-core'));
+  const chromium = loadChromium(args.nodeModules);
   const base = args.base.replace(/\/$/, '');
   const origin = new URL(base).origin;
   const uiURL = base + '/api/perf/ui';
@@ -101,21 +103,7 @@ async function main() {
   }
   const [vw, vh] = (args.viewport || '1280x900').split('x').map(Number);
 
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--disable-default-apps', '--disable-domain-reliability', '--no-pings',
-      '--disable-client-side-phishing-detection', '--disable-breakpad',
-      '--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication',
-      // Nothing but loopback can be reached even if something slipped past
-      // the request filter: no name resolution, a dead proxy for the rest.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      '--proxy-server=http://127.0.0.1:9',
-    ],
-  });
+  const browser = await launchChromium(chromium, args.chromium);
   const consoleMessages = [];
   const pageErrors = [];
   const dialogs = [];

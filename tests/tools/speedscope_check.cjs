@@ -24,6 +24,8 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 
+const {launchChromium, loadChromium} = require('./browser.cjs');
+
 function parseArgs(argv) {
   const a = {expectNestingWarning: false};
   for (let i = 0; i < argv.length; i++) {
@@ -86,7 +88,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const nodeModules = path.resolve(args.nodeModules);
-  const {chromium} = require(path.join(nodeModules, 'playwright-core'));
+  const chromium = loadChromium(nodeModules);
   const root = path.join(nodeModules, 'speedscope', 'dist', 'release');
   if (!fs.existsSync(path.join(root, 'index.html'))) {
     throw new Error(`speedscope's static build is missing (${root}/index.html); run ./dev test`);
@@ -97,24 +99,10 @@ async function main() {
   const port = server.address().port;
   const origin = `http://127.0.0.1:${port}`;
 
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--disable-default-apps', '--disable-domain-reliability', '--no-pings',
-      '--disable-client-side-phishing-detection', '--disable-breakpad',
-      '--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication',
-      // Nothing but loopback can be reached even if something slipped past
-      // the request filter: no name resolution, a dead proxy for the rest.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      '--proxy-server=http://127.0.0.1:9',
-      // speedscope draws with WebGL; without a GPU Chromium needs its
-      // software rasteriser allowed explicitly.
-      '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
-    ],
-  });
+  // speedscope draws with WebGL; without a GPU Chromium needs its software
+  // rasteriser allowed explicitly.
+  const browser = await launchChromium(chromium, args.chromium,
+      ['--enable-unsafe-swiftshader', '--use-angle=swiftshader']);
   const consoleMessages = [];
   const pageErrors = [];
   const dialogs = [];

@@ -92,22 +92,24 @@ std::string quoted_name(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
-std::size_t serialized_size(const boost::json::value& v) {
+// Both serialized_size overloads: `j` is anything serializer::reset takes
+// (a value, an object), serialized through the buffer and only counted.
+template <typename Json>
+std::size_t counted_serialized_size(const Json& j) {
   boost::json::serializer sr;
-  sr.reset(&v);
+  sr.reset(&j);
   char buf[4096];
   std::size_t n = 0;
   while (!sr.done()) n += sr.read(buf, sizeof buf).size();
   return n;
 }
 
+std::size_t serialized_size(const boost::json::value& v) {
+  return counted_serialized_size(v);
+}
+
 std::size_t serialized_size(const boost::json::object& o) {
-  boost::json::serializer sr;
-  sr.reset(&o);
-  char buf[4096];
-  std::size_t n = 0;
-  while (!sr.done()) n += sr.read(buf, sizeof buf).size();
-  return n;
+  return counted_serialized_size(o);
 }
 
 }  // namespace comfyvn::perf::detail

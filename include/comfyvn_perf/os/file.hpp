@@ -74,18 +74,27 @@ std::string errno_text(int e) {
   return std::error_code(e, std::generic_category()).message();
 }
 
-FileRead read_file(const std::string& path, std::size_t max_bytes, bool truncate) {
-  FileRead r;
+namespace detail {
+
+// Opens `path` for reading with `flags`, again when a signal interrupts. On
+// failure returns -1 with `r` saying why: a missing file leaves it `missing`.
+int open_for_read(const std::string& path, int flags, FileRead& r) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(path.c_str(), flags);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return r;
+  if (fd < 0 && errno != ENOENT && errno != ENOTDIR) {
     r.status = FileRead::failed;
     r.problem = "cannot open: " + errno_text(errno);
-    return r;
   }
+  return fd;
+}
+
+// Reads the open `fd` to its end and closes it: what read_file and
+// read_regular_file return once the file is open. Over `max_bytes`: failed,
+// or with `truncate` the first `max_bytes`. The text is kept only when `ok`.
+FileRead read_descriptor(int fd, std::size_t max_bytes, bool truncate) {
+  FileRead r;
   char buf[8192];
   while (true) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -119,6 +128,15 @@ FileRead read_file(const std::string& path, std::size_t max_bytes, bool truncate
   return r;
 }
 
+}  // namespace detail
+
+FileRead read_file(const std::string& path, std::size_t max_bytes, bool truncate) {
+  FileRead r;
+  const int fd = detail::open_for_read(path, O_RDONLY | O_CLOEXEC, r);
+  if (fd < 0) return r;
+  return detail::read_descriptor(fd, max_bytes, truncate);
+}
+
 const char* file_kind(mode_t mode) noexcept {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
@@ -130,16 +148,8 @@ const char* file_kind(mode_t mode) noexcept {
 
 FileRead read_regular_file(const std::string& path, std::size_t max_bytes) {
   FileRead r;
-  int fd;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return r;
-    r.status = FileRead::failed;
-    r.problem = "cannot open: " + errno_text(errno);
-    return r;
-  }
+  const int fd = detail::open_for_read(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, r);
+  if (fd < 0) return r;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     r.status = FileRead::failed;
@@ -153,32 +163,7 @@ FileRead read_regular_file(const std::string& path, std::size_t max_bytes) {
     ::close(fd);
     return r;
   }
-  char buf[8192];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      r.status = FileRead::failed;
-      r.problem = "cannot read: " + errno_text(errno);
-      break;
-    }
-    if (n == 0) {
-      r.status = FileRead::ok;
-      break;
-    }
-    const auto got = static_cast<std::size_t>(n);
-    if (r.text.size() + got > max_bytes) {
-      r.status = FileRead::failed;
-      r.problem = max_bytes == kDefaultMaxFileBytes
-                      ? std::string("larger than 1 MiB")
-                      : "larger than " + std::to_string(max_bytes) + " bytes";
-      break;
-    }
-    r.text.append(buf, got);
-  }
-  ::close(fd);
-  if (r.status != FileRead::ok) r.text.clear();
-  return r;
+  return detail::read_descriptor(fd, max_bytes, /*truncate=*/false);
 }
 
 bool file_exists(const std::string& path) {
