@@ -123,6 +123,8 @@ class AdmissionQueue {
   static std::string fixed(double v, int precision);
 
   static BudgetResult already_finished(const BudgetJob& job);
+  // start_job and finish_job of an id the queue does not know.
+  static BudgetResult job_not_found(std::string_view job_id);
 
   // The longest-waiting feasible delayed job, once it has waited
   // starvation_after seconds and our own jobs could still make room for it:
@@ -261,12 +263,16 @@ BudgetResult AdmissionQueue::register_job(const AdmissionContext& c, std::string
   return out;
 }
 
+BudgetResult AdmissionQueue::job_not_found(std::string_view job_id) {
+  return BudgetResult::failure(BudgetError::not_found,
+                               concat({"job ", detail::quoted_name(job_id), " not found"}));
+}
+
 BudgetResult AdmissionQueue::start_job(const AdmissionContext& c, std::string_view job_id,
                                        BudgetEvents& ev) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) {
-    return BudgetResult::failure(BudgetError::not_found,
-                                 concat({"job ", detail::quoted_name(job_id), " not found"}));
+    return job_not_found(job_id);
   }
   BudgetJob& job = it->second;
   if (job.status == JobStatus::running) {
@@ -316,8 +322,7 @@ BudgetResult AdmissionQueue::finish_job(const AdmissionContext& c, std::string_v
                                         BudgetEvents& ev) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) {
-    return BudgetResult::failure(BudgetError::not_found,
-                                 concat({"job ", detail::quoted_name(job_id), " not found"}));
+    return job_not_found(job_id);
   }
   BudgetJob& job = it->second;
   if (!is_active(job.status)) return already_finished(job);
