@@ -19,10 +19,13 @@
 // was recorded the tree saw.
 #pragma once
 
-#include <cstddef>  // size_t
-#include <cstdint>  // uint64_t
-#include <deque>    // pending subtrees, oldest first
-#include <vector>   // children
+#include <cstddef>        // size_t
+#include <cstdint>        // uint64_t
+#include <deque>          // pending subtrees, oldest first
+#include <unordered_map>  // per thread
+#include <vector>         // children
+
+#include "consumer.hpp"  // LockedConsumer, SpanBatch, SiteInfo
 
 namespace comfyvn::perf::detail {
 
@@ -43,6 +46,22 @@ struct TreeBudget {
 };
 
 inline constexpr std::size_t kMaxTreeChildren = 256;  // distinct children of one node
+
+// A thread's spans arrive in the order they ended. `pending` holds those
+// without a parent yet (each with `start` and `end`), oldest first. Takes
+// the entries a span from `start` to `end` encloses, newest first: its
+// direct children. Calls fn(entry&) on each before dropping it; returns
+// their summed duration.
+template <class Pending, class Fn>
+std::uint64_t take_children(Pending& pending, std::uint64_t start, std::uint64_t end, Fn&& fn) {
+  std::uint64_t children = 0;
+  while (!pending.empty() && pending.back().start >= start && pending.back().end <= end) {
+    children += pending.back().end - pending.back().start;
+    fn(pending.back());
+    pending.pop_back();
+  }
+  return children;
+}
 
 void subtree_sums(const TreeNode& n, std::uint64_t& count, std::uint64_t& self);
 
@@ -71,7 +90,7 @@ class CallTreeStore {
   std::uint64_t spans_ = 0;  // spans the tree saw
 };
 
-// One thread's reconstruction state (collector side, under the registry lock).
+// One thread's reconstruction state (collector side, under CallTreeConsumer's lock).
 class ThreadTree {
  public:
   static constexpr std::size_t kMaxPending = 256;
@@ -99,6 +118,38 @@ class ThreadTree {
     std::size_t nodes;
   };
   std::deque<Pending> pending_;
+};
+
+// A copy of the call tree with what it needs to be read.
+struct TreeSnapshot {
+  TreeNode root;  // roots are its children
+  std::vector<SiteInfo> sites;
+  double coverage = 1.0;
+  std::size_t nodes = 0;
+  std::uint64_t folded = 0;
+};
+
+// The call tree as a consumer of the drain: one ThreadTree per thread, one
+// store for the process.
+class CallTreeConsumer final : public LockedConsumer {
+ public:
+  void consume(const SpanBatch& batch) override;
+  // What the thread leaves pending becomes roots.
+  void thread_exited(std::uint32_t thread_index) override;
+  void reset() override;
+
+  // Nodes the tree keeps at most (default 4096); paths past it fold into
+  // "(other)".
+  void set_max_nodes(std::size_t n);
+
+  // The tree as of the last collection, every thread's pending subtrees as
+  // roots. `dropped`: spans the rings lost, for `coverage`. `sites` is left
+  // for the caller to fill.
+  TreeSnapshot snapshot(std::uint64_t dropped) const;
+
+ private:
+  CallTreeStore store_;
+  std::unordered_map<std::uint32_t, ThreadTree> threads_;
 };
 
 }  // namespace comfyvn::perf::detail
@@ -169,17 +220,13 @@ std::uint64_t ThreadTree::add(std::uint32_t site, std::uint64_t start, std::uint
                               CallTreeStore& store) {
   const std::uint64_t dur = end - start;
   Pending p{start, end, TreeNode{site, 1, dur, 0, {}}, 1};
-  std::uint64_t children = 0;
   TreeBudget b;
-  while (!pending_.empty() && pending_.back().start >= start && pending_.back().end <= end) {
-    Pending& c = pending_.back();
-    children += c.end - c.start;
+  const std::uint64_t children = take_children(pending_, start, end, [&](Pending& c) {
     b.nodes_left = p.nodes < kMaxPendingNodes ? kMaxPendingNodes - p.nodes : 0;
     b.created = 0;
     merge_child(p.node, std::move(c.node), b);
     p.nodes += b.created;
-    pending_.pop_back();
-  }
+  });
   // Children of one thread do not overlap, so they fit in their parent;
   // clamp anyway for spans recorded with a measured duration.
   const std::uint64_t self = dur - std::min(dur, children);
@@ -201,6 +248,57 @@ void ThreadTree::flush(CallTreeStore& store) {
 
 void ThreadTree::clear() {
   pending_.clear();
+}
+
+// ---- CallTreeConsumer ----
+
+void CallTreeConsumer::consume(const SpanBatch& batch) {
+  const std::vector<SiteInfo>& sites = *batch.collection.sites;
+  std::lock_guard<std::mutex> lock(mu_);
+  ThreadTree& tree = threads_[batch.thread_index];
+  for (const RawSpan& s : batch.spans) {
+    if (s.site_id >= sites.size() || sites[s.site_id].counter || s.site_id == kFrameSiteId) continue;
+    tree.add(s.site_id, s.start_ticks, s.start_ticks + s.duration_ticks, store_);
+  }
+}
+
+void CallTreeConsumer::thread_exited(std::uint32_t thread_index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_index);
+  if (it == threads_.end()) return;
+  it->second.flush(store_);
+  threads_.erase(it);
+}
+
+void CallTreeConsumer::reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& t : threads_) t.second.clear();
+  store_.clear();
+}
+
+void CallTreeConsumer::set_max_nodes(std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  store_.set_max_nodes(n);
+}
+
+TreeSnapshot CallTreeConsumer::snapshot(std::uint64_t dropped) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  TreeSnapshot out;
+  out.root = store_.root();
+  TreeBudget unlimited;
+  for (const auto& t : threads_) {
+    t.second.for_each_pending([&](const TreeNode& n) {
+      TreeNode copy = n;
+      merge_child(out.root, std::move(copy), unlimited);
+    });
+  }
+  out.nodes = store_.nodes() + unlimited.created;
+  out.folded = store_.folded();
+  const double seen = static_cast<double>(store_.spans());
+  out.coverage = seen + static_cast<double>(dropped) > 0
+                     ? seen / (seen + static_cast<double>(dropped))
+                     : 1.0;
+  return out;
 }
 
 }  // namespace comfyvn::perf::detail

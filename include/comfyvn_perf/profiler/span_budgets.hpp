@@ -53,7 +53,7 @@ struct SpikeRecord {
   bool complete = false;
 };
 
-// Every budget and its current window. Lives in the registry, under its lock.
+// Every budget and its current window. Lives in SpanBudgetConsumer, under its lock.
 class SpanBudgetTable {
  public:
   struct Entry {

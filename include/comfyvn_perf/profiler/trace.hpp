@@ -48,8 +48,8 @@ struct TraceCounterSample {
 
 namespace detail {
 
-struct MarkRecord;  // profiler/registry.hpp
-struct SiteInfo;    // profiler/registry.hpp
+struct MarkRecord;  // profiler/marks.hpp
+struct SiteInfo;    // profiler/consumer.hpp
 
 // The spans a capture keeps. Shared between the registry's tap (collector
 // thread) and the owner, under its own lock.
@@ -158,7 +158,8 @@ std::string process_name();
 #include "../config.hpp"     // COMFYVN_PERF_VERSION
 #include "../core/site.hpp"  // kFrameSiteId
 #include "../os/text.hpp"    // append_json_escaped
-#include "registry.hpp"      // MarkRecord, SiteInfo
+#include "consumer.hpp"      // SiteInfo
+#include "marks.hpp"         // MarkRecord
 
 namespace comfyvn::perf {
 
