@@ -355,6 +355,12 @@ TEST_CASE("spikes: frames over the frame budget keep every thread's spans", "[sp
   CHECK(text.find("comfyvn_perf_span_budget_over{name=\"(frame)\",category=\"\"} ") !=
         std::string::npos);
   CHECK(text.find("# TYPE comfyvn_perf_span_budget_exceeded_total counter") != std::string::npos);
+  // And their limits, in seconds: only the ones the budget sets.
+  CHECK(text.find("# TYPE comfyvn_perf_span_budget_limit_seconds gauge") != std::string::npos);
+  CHECK(text.find("comfyvn_perf_span_budget_limit_seconds{name=\"(frame)\",category=\"\","
+                  "limit=\"max\"} 0.015\n") != std::string::npos);
+  CHECK(text.find("comfyvn_perf_span_budget_limit_seconds{name=\"(frame)\",category=\"\","
+                  "limit=\"p95\"}") == std::string::npos);
   p.set_max_spikes(8);
 }
 

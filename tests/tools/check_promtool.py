@@ -43,8 +43,7 @@ def main():
     if len(sys.argv) != 2:
         toolslib.fail("usage: check_promtool.py DEMO")
     demo_exe = sys.argv[1]
-    promtool = toolslib.require_file(
-        os.path.join(toolslib.tools_dir(), "prometheus", "usr", "bin", "promtool"), "promtool")
+    promtool = toolslib.prometheus_tool("promtool")
 
     rc, out = promtool_check(promtool, BAD_EXPOSITION)
     if rc == 0 and not out.strip():

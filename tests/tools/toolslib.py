@@ -4,6 +4,7 @@ Python 3 standard library only. Every request goes to 127.0.0.1 and ignores
 proxy settings; every process started here is stopped by its own PID.
 """
 
+import json
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 LISTENING = re.compile(r"^listening on http://127\.0\.0\.1:(\d+)$")
@@ -39,6 +42,11 @@ def require_file(path, what):
     if not (os.path.isfile(path) and os.access(path, os.X_OK | os.R_OK)):
         fail(f"{what} not found at {path}: run ./dev test to install it")
     return path
+
+
+def prometheus_tool(name):
+    """promtool or prometheus, as ./dev test unpacks them under COMFYVN_TOOLS_DIR."""
+    return require_file(os.path.join(tools_dir(), "prometheus", "usr", "bin", name), name)
 
 
 def free_port():
@@ -131,6 +139,98 @@ class Demo:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+class Prometheus:
+    """A Prometheus server on a free loopback port, a child of this script:
+    its configuration, storage and log in `folder` (the caller's temporary
+    folder). `config` is the YAML text of prometheus.yml."""
+
+    def __init__(self, exe, folder, config):
+        self.exe = exe
+        self.folder = folder
+        self.config = config
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(folder, "prometheus.log")
+
+    def start(self):
+        config_path = os.path.join(self.folder, "prometheus.yml")
+        with open(config_path, "w") as f:
+            f.write(self.config)
+        self.port = free_port()
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [self.exe, f"--config.file={config_path}",
+                 f"--storage.tsdb.path={os.path.join(self.folder, 'data')}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.folder)
+        print(f"prometheus pid {self.proc.pid} on 127.0.0.1:{self.port}", flush=True)
+        return self
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def api(self, path):
+        """GET /api/v1/PATH: the `data` of a successful answer, else None
+        (None too while the server is not listening yet)."""
+        try:
+            status, _, body = http_get(f"{self.base}/api/v1/{path}")
+            doc = json.loads(body) if status == 200 else None
+        except (OSError, ValueError):
+            return None
+        return doc.get("data") if isinstance(doc, dict) and doc.get("status") == "success" else None
+
+    def query(self, expr):
+        """An instant query: its `result` list, or None."""
+        data = self.api(f"query?query={urllib.parse.quote(expr)}")
+        return data.get("result") if isinstance(data, dict) else None
+
+    def targets(self):
+        """scrapeUrl, health and lastError of each active target, for a failure message."""
+        data = self.api("targets") or {}
+        return [{k: t.get(k) for k in ("scrapeUrl", "health", "lastError")}
+                for t in data.get("activeTargets", [])]
+
+    def log_tail(self, lines=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read().splitlines()[-lines:]
+        except OSError:
+            return []
+
+    def stop(self):
+        """SIGTERM by PID; its exit code (None when it was never started)."""
+        return stop_pid(self.proc, "prometheus") if self.proc else None
+
+
+def stop_all(prom, demos, problems, show_log=False):
+    """Stops the Prometheus server, then each demo ({name: Demo}), by PID. Adds
+    to `problems` a server that exited early or badly and a demo that did not
+    exit 0; prints the server's log tail then, or when `show_log`."""
+    if prom is not None:
+        was_running = prom.running()
+        rc = prom.stop()
+        if was_running and rc != 0:
+            problems.append(f"prometheus exited {rc} on SIGTERM")
+    for name, demo in demos.items():
+        rc = demo.stop()
+        if rc != 0:
+            problems.append(f"the demo {name} exited {rc} on SIGTERM, expected 0")
+    if (problems or show_log) and prom is not None:
+        print("prometheus log (tail):\n  " + "\n  ".join(prom.log_tail()), flush=True)
+
+
+def first_value(result):
+    """The value of an instant query's first sample, as a float, or None."""
+    try:
+        return float(result[0]["value"][1])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
 
 
 def timed(fn):

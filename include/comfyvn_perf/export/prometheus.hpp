@@ -251,6 +251,21 @@ void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
     w.sample("comfyvn_perf_span_budget_over", {{"name", b.name}, {"category", b.category}},
              b.state == "over" ? 1 : 0);
   }
+  // The limits themselves, so that a Prometheus rule can compare its own
+  // percentiles with the budget the process was given (the fleet rules'
+  // frame alert, deploy/prometheus/comfyvn_perf.rules.yml).
+  w.begin("comfyvn_perf_span_budget_limit_seconds", "gauge",
+          "A span budget's limits: p95 (the window's p95 stays below it), max (each span).");
+  for (const auto& b : budgets) {
+    if (b.p95_ms) {
+      w.sample("comfyvn_perf_span_budget_limit_seconds",
+               {{"name", b.name}, {"category", b.category}, {"limit", "p95"}}, *b.p95_ms / 1000.0);
+    }
+    if (b.max_ms) {
+      w.sample("comfyvn_perf_span_budget_limit_seconds",
+               {{"name", b.name}, {"category", b.category}, {"limit", "max"}}, *b.max_ms / 1000.0);
+    }
+  }
   w.begin("comfyvn_perf_threads", "gauge", "Recording threads: live, or exited with data kept.");
   w.sample("comfyvn_perf_threads", {{"state", "live"}},
            static_cast<double>(snap.counters.threads_live));
