@@ -8,6 +8,7 @@
 //
 //   render_loop [--port N] [--enable-perf] [--duration SECONDS] [--config PATH] [--idle]
 //               [--trace PATH] [--snapshot PATH] [--spike-every N] [--token TOKEN]
+//               [--token-file PATH]   (or COMFYVN_PERF_TOKEN: a --token shows in `ps`)
 //
 // --trace PATH writes a Chrome trace (Perfetto UI, chrome://tracing,
 // speedscope) of the run's last kTraceSeconds at exit; --snapshot PATH writes
@@ -80,7 +81,8 @@ constexpr std::chrono::seconds kTraceSeconds{5};
   std::fprintf(stderr,
                "usage: render_loop [--port N] [--enable-perf] [--duration SECONDS] "
                "[--config PATH] [--idle] [--trace PATH] [--snapshot PATH] [--spike-every N] "
-               "[--token TOKEN]\n");
+               "[--token TOKEN | --token-file PATH]\n"
+               "  the token may also come from COMFYVN_PERF_TOKEN; --token shows in `ps`\n");
   std::exit(2);
 }
 
@@ -113,6 +115,15 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--token") {
       a.token = value();
       if (a.token.empty()) usage("--token needs a value");
+    } else if (arg == "--token-file") {
+      const std::string path = value();
+#if COMFYVN_EXAMPLES_HTTP
+      std::string problem, warning;
+      if (!perf::http::read_token_file(path, a.token, problem, warning)) usage(problem.c_str());
+      if (!warning.empty()) std::fprintf(stderr, "render_loop: warning: %s\n", warning.c_str());
+#else
+      usage("--token-file needs the HTTP adapter");
+#endif
     } else if (arg == "--trace") {
       a.trace = value();
       if (a.trace.empty()) usage("--trace needs a file path");
@@ -457,7 +468,7 @@ int main(int argc, char** argv) {
   if (args.port) {
     perf::http::Options opt;
     opt.port = static_cast<std::uint16_t>(*args.port);
-    opt.token = args.token;  // every route but /health and /ui then needs "Bearer TOKEN"
+    opt.token = perf::http::token_from_environment(args.token);  // every route but /health and /ui then needs "Bearer TOKEN"
     adapter.emplace(opt);
     try {
       adapter->start();

@@ -413,3 +413,100 @@ TEST_CASE("/health answers within a second while 50 clients pull /budgets withou
   adapter.stop();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
 }
+
+namespace {
+
+// Every byte sequence of `s` is well-formed UTF-8 (a strict decoder's rule).
+bool strict_utf8(std::string_view s) {
+  while (!s.empty()) {
+    const std::size_t n = comfyvn::perf::os::utf8_sequence(s);
+    if (n == 0) return false;
+    s.remove_prefix(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("hostile names: cleaned once, sites stay distinct, every body strict UTF-8",
+          "[http][robustness]") {
+  Flags on(true);
+  Fixture f;
+  auto& p = comfyvn::perf::perf_profiler();
+  p.reset();
+  const std::string long_name(1000, 'n');
+  struct Span {
+    std::string name, category;
+  };
+  const std::vector<Span> spans = {
+      {"bad\xff\xfeutf8", "hostile"},  // these two clean to one text: one site
+      {"bad\xfe\xffutf8", "hostile"},
+      {"a\x1f"
+       "b",
+       "c"},  // these two pairs once shared a key
+      {"a", "b\x1f"
+            "c"},
+      {"line\nbreak\x7f\xc2\x85", "ctl\t"},
+      {long_name, std::string(300, 'k')},
+      {"\xe2\x82", "truncated-sequence"},
+  };
+  for (const Span& s : spans) REQUIRE(p.record_span(s.name, s.category, 1.0));
+  comfyvn::perf::set_thread_name("thread\xff\n");
+  p.mark("mark\xfe", "cat\x01");
+
+  const auto rows = p.aggregates();
+  auto count_of = [&](const std::string& name, const std::string& category) -> std::uint64_t {
+    for (const auto& r : rows)
+      if (r.name == name && r.category == category) return r.count;
+    return 0;
+  };
+  const std::string fffd = "\xef\xbf\xbd";
+  CHECK(count_of("bad" + fffd + fffd + "utf8", "hostile") == 2);
+  CHECK(count_of("a" + fffd + "b", "c") == 1);
+  CHECK(count_of("a", "b" + fffd + "c") == 1);
+  CHECK(count_of("line" + fffd + "break" + fffd + fffd, "ctl" + fffd) == 1);
+  CHECK(count_of(fffd + fffd, "truncated-sequence") == 1);
+  bool long_seen = false;
+  for (const auto& r : rows) {
+    INFO(r.name);
+    CHECK(strict_utf8(r.name));
+    CHECK(strict_utf8(r.category));
+    CHECK(r.name.size() <= comfyvn::perf::kMaxNameBytes);
+    CHECK(r.category.size() <= comfyvn::perf::kMaxNameBytes);
+    if (r.name.rfind("nnnn", 0) == 0) {
+      long_seen = true;
+      CHECK(r.name.size() == comfyvn::perf::kMaxNameBytes);
+      CHECK(r.name.substr(r.name.size() - 3) == "\xe2\x80\xa6");  // the truncation marker
+      CHECK(r.category.substr(r.category.size() - 3) == "\xe2\x80\xa6");
+    }
+  }
+  CHECK(long_seen);
+  CHECK(rows.size() == 6);
+
+  // Every route, read back by a strict parser (Boost.JSON refuses ill-formed
+  // UTF-8 in strings) and by a strict UTF-8 check of the raw bytes.
+  for (const char* target :
+       {"/api/perf/health?limit=1000", "/api/perf/profiler/dashboard?limit=1000&marks=100",
+        "/api/perf/profiler/tree?limit=1000", "/api/perf/profiler/budgets",
+        "/api/perf/profiler/spikes", "/api/perf/profiler/trace?seconds=0.01"}) {
+    const phttp::Response res = f.handler.handle(make_request(bhttp::verb::get, target));
+    INFO(target << " -> " << res.result_int());
+    CHECK(strict_utf8(res.body()));
+    boost::system::error_code ec;
+    json::parse(res.body(), ec);
+    CHECK(!ec);
+  }
+  const phttp::Response metrics =
+      f.handler.handle(make_request(bhttp::verb::get, "/api/perf/metrics"));
+  CHECK(metrics.result_int() == 200);
+  CHECK(strict_utf8(metrics.body()));
+  // One series per site: the two raw names that clean alike are one.
+  const std::string series = "comfyvn_perf_span_calls_total{name=\"bad" + fffd + fffd +
+                             "utf8\",category=\"hostile\"}";
+  const std::size_t at = metrics.body().find(series);
+  CHECK(at != std::string::npos);
+  CHECK(metrics.body().find(series, at + 1) == std::string::npos);
+  const std::string trace = p.capture_trace_text(std::chrono::milliseconds(1));
+  CHECK(strict_utf8(trace));
+  p.reset();
+}

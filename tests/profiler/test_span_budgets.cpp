@@ -194,8 +194,9 @@ TEST_CASE("the config file: budgets applied, bad entries named, reload on change
     REQUIRE(logged.size() == 5);  // one clear message per bad entry
     std::string all;
     for (const auto& m : logged) all += m + "\n";
-    for (const char* key : {"bad_number: p95_ms must be a number > 0",
-                            "bad_type: max_ms must be a number > 0", "bad_key: unknown key 'p99_ms'",
+    for (const char* key : {"bad_number: p95_ms must be a number from 0.001",
+                            "bad_type: max_ms must be a number from 0.001",
+                            "bad_key: unknown key 'p99_ms'",
                             "empty: set p95_ms, max_ms or both", "not_object must be an object"}) {
       INFO(all);
       CHECK(all.find(key) != std::string::npos);
@@ -221,6 +222,25 @@ TEST_CASE("the config file: budgets applied, bad entries named, reload on change
   {
     std::lock_guard<std::mutex> lock(mu);
     CHECK(logged.size() == 1);
+    logged.clear();
+  }
+
+  // A hostile file: a key that would forge a log line, and thousands of bad
+  // entries. Every message stays one line, at most ten are named per load,
+  // and no more entries are read than the API keeps.
+  {
+    std::string text = R"({"perf": {"span_budgets": {"x\n[comfyvn_perf] error: forged": {"p95_ms": -1})";
+    for (int i = 0; i < 2000; ++i) text += ",\"bad" + std::to_string(i) + "\": {\"p95_ms\": -1}";
+    write(text + "}}}");
+  }
+  perf::detail::runtime::span_budget_config().poll(p);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE(logged.size() == 11);
+    for (const auto& m : logged) CHECK(m.find('\n') == std::string::npos);
+    CHECK(logged[0].find("x\\n[comfyvn_perf] error: forged") != std::string::npos);
+    // 256 entries read (each bad), the cap's own message: 247 more than ten.
+    CHECK(logged.back().find("and 247 more problems") != std::string::npos);
   }
   perf::os::set_log_sink({});
   perf::feature_flags().use_default_config_files();
@@ -258,6 +278,10 @@ TEST_CASE("HTTP: GET, set and remove, with a 422 for every bad field", "[span_bu
            {R"({"name":"x","p95_ms":-2})", "p95_ms"},
            {R"({"name":"x","p95_ms":"4"})", "p95_ms"},
            {R"({"name":"x","max_ms":0})", "max_ms"},
+           // Shorter than a microsecond: never judged, so refused (it was
+           // taken as "no maximum" and stayed ok while frames took 76 ms).
+           {R"({"name":"x","max_ms":1e-9})", "max_ms"},
+           {R"({"name":"x","p95_ms":0.0005})", "p95_ms"},
            {R"({"name":"x","max_ms":null})", "set p95_ms"},  // null is absent
            {R"({"name":"x"})", "set p95_ms"},
        }) {

@@ -90,6 +90,7 @@ std::string prometheus_text(PerfProfiler& profiler, BudgetManager& budgets,
 #include <atomic>    // the previous exposition's size
 #include <charconv>  // to_chars: shortest round-trip numbers
 #include <cstddef>   // size_t
+#include <limits>    // infinity
 
 #include "../budget/manager.hpp"     // BudgetManager: health_data
 #include "../config.hpp"             // COMFYVN_PERF_VERSION
@@ -190,6 +191,10 @@ void PrometheusWriter::number(double v) {
     out_ += "NaN";
     return;
   }
+  if (v == std::numeric_limits<double>::infinity() || v == -std::numeric_limits<double>::infinity()) {
+    out_ += v > 0 ? "+Inf" : "-Inf";  // the exposition format's spelling
+    return;
+  }
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   out_.append(buf, r.ptr);
@@ -215,6 +220,12 @@ void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
   for (const auto& s : snap.sites) {
     w.sample("comfyvn_perf_span_seconds_total", {{"name", s.name}, {"category", s.category}},
              s.sum_seconds);
+  }
+  w.begin("comfyvn_perf_span_coverage_ratio", "gauge",
+          "Fraction of each site's spans its histogram and self time rest on (1: all).");
+  for (const auto& s : snap.sites) {
+    w.sample("comfyvn_perf_span_coverage_ratio", {{"name", s.name}, {"category", s.category}},
+             s.coverage);
   }
   w.begin("comfyvn_perf_span_duration_seconds", "histogram",
           "Span durations per site; buckets from the percentile histograms.");

@@ -51,7 +51,11 @@ struct Options {
   std::string bind = "127.0.0.1";
   // TCP port; 0 picks a free one (Adapter::port() tells which).
   std::uint16_t port = 8001;
-  // Bearer token required on every route except /api/perf/health; empty = none.
+  // Bearer token required on every route except /api/perf/health and
+  // /api/perf/ui; empty = the environment variable COMFYVN_PERF_TOKEN when
+  // set (token_from_environment), else none. A token on a command line is
+  // visible to every local user in `ps`: prefer the environment or a file
+  // (read_token_file).
   std::string token;
   // Threads serving connections (0 is treated as 1).
   unsigned threads = 2;
@@ -90,4 +94,64 @@ struct Options {
   double max_trace_seconds = kMaxTraceSeconds;
 };
 
+// `configured` when not empty, else $COMFYVN_PERF_TOKEN (else "").
+std::string token_from_environment(std::string configured);
+
+// Reads a token from a file (render_loop --token-file): its content without
+// trailing whitespace. False, with `problem` set, when the file cannot be
+// read, is empty, holds more than one line or more than 4 KiB. `warning` is
+// set when other users may read the file.
+bool read_token_file(const std::string& path, std::string& token, std::string& problem,
+                     std::string& warning);
+
 }  // namespace comfyvn::perf::http
+
+#ifdef COMFYVN_PERF_IMPLEMENTATION
+// ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
+#include <sys/stat.h>  // stat: who may read a token file
+
+#include <cstdlib>  // getenv
+
+#include "../os/file.hpp"  // read_regular_file
+
+namespace comfyvn::perf::http {
+
+std::string token_from_environment(std::string configured) {
+  if (!configured.empty()) return configured;
+  const char* env = std::getenv("COMFYVN_PERF_TOKEN");
+  return env != nullptr ? std::string(env) : std::string();
+}
+
+bool read_token_file(const std::string& path, std::string& token, std::string& problem,
+                     std::string& warning) {
+  constexpr std::size_t kMaxTokenBytes = 4096;
+  const os::FileRead r = os::read_regular_file(path, kMaxTokenBytes);
+  if (r.status == os::FileRead::missing) {
+    problem = "token file '" + path + "' does not exist";
+    return false;
+  }
+  if (r.status != os::FileRead::ok) {
+    problem = "token file '" + path + "': " + r.problem;
+    return false;
+  }
+  std::string t = r.text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ' || t.back() == '\t'))
+    t.pop_back();
+  if (t.empty()) {
+    problem = "token file '" + path + "' is empty";
+    return false;
+  }
+  if (t.find_first_of("\r\n") != std::string::npos) {
+    problem = "token file '" + path + "' holds more than one line";
+    return false;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    warning = "token file '" + path + "' may be read by other users (chmod 600 it)";
+  }
+  token = std::move(t);
+  return true;
+}
+
+}  // namespace comfyvn::perf::http
+#endif  // COMFYVN_PERF_IMPLEMENTATION

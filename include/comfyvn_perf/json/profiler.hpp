@@ -45,8 +45,9 @@ enum class TopBy { time, memory, self };
 // keep the order of `rows`).
 boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit, TopBy by);
 
-// The dashboard: {top_time, top_memory, top_self, counters, aggregates,
-// categories, marks, spans_recorded, dropped, timestamp, frames?}.
+// The dashboard: {top_time, top_memory, top_self, counters, aggregates
+// (the first `limit` rows by total time), aggregates_total, categories,
+// marks, spans_recorded, dropped, timestamp, frames?}.
 boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit);
 
 // Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
@@ -68,7 +69,8 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggre
       {"total_ms", a.total_ms}, {"self_ms", a.self_ms},   {"avg_ms", a.avg_ms},
       {"max_ms", a.max_ms},     {"min_ms", a.min_ms},     {"p50_ms", a.p50_ms},
       {"p95_ms", a.p95_ms},     {"p99_ms", a.p99_ms},     {"total_kb", a.total_kb},
-      {"max_kb", a.max_kb},     {"avg_kb", a.avg_kb},     {"last_timestamp", a.last_timestamp}};
+      {"max_kb", a.max_kb},     {"avg_kb", a.avg_kb},     {"last_timestamp", a.last_timestamp},
+      {"coverage", a.coverage}};
 }
 
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const FrameStats& f) {
@@ -105,7 +107,8 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallT
   for (const auto& c : n.children) children.push_back(boost::json::value_from(c));
   jv = boost::json::object{{"name", n.name},       {"category", n.category},
                            {"count", n.count},     {"total_ms", n.total_ms},
-                           {"self_ms", n.self_ms}, {"children", std::move(children)}};
+                           {"self_ms", n.self_ms}, {"coverage", n.coverage},
+                           {"children", std::move(children)}};
 }
 
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallTree& t) {
@@ -163,9 +166,13 @@ boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
 }
 
 boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit) {
+  // The first `limit` rows by total time (s.rows' order), so that the
+  // answer stays bounded however many sites exist; aggregates_total says
+  // how many there are.
   boost::json::array all;
-  all.reserve(s.rows.size());
-  for (const auto& r : s.rows) all.push_back(boost::json::value_from(r));
+  const std::size_t n = std::min(limit, s.rows.size());
+  all.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) all.push_back(boost::json::value_from(s.rows[i]));
   boost::json::object categories;
   for (const auto& [name, totals] : s.categories)
     categories[name] = boost::json::value_from(totals);
@@ -180,6 +187,7 @@ boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit)
                           {"top_self", top_rows_json(s.rows, limit, TopBy::self)},
                           {"counters", std::move(series)},
                           {"aggregates", std::move(all)},
+                          {"aggregates_total", s.rows.size()},
                           {"categories", std::move(categories)},
                           {"marks", std::move(marks)},
                           {"spans_recorded", s.counters.spans_recorded},

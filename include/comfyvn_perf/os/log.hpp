@@ -8,7 +8,9 @@
 // sets the initial level.
 #pragma once
 
+#include <cstddef>      // size_t
 #include <functional>   // sinks
+#include <string>       // printable lines
 #include <string_view>  // messages
 
 #include "../config.hpp"  // COMFYVN_PERF_VISIBLE
@@ -44,7 +46,15 @@ bool log_enabled(LogLevel level) noexcept;
 void set_log_sink(LogSink sink);
 
 // Never throws: a failing sink loses the message, not the caller's work.
+// Every message reaches the sink as one printable line (printable_log_line).
 void log(LogLevel level, std::string_view message) noexcept;
+
+// Bytes of one log message at most.
+inline constexpr std::size_t kMaxLogBytes = 2048;
+
+// `message` with control characters and ill-formed UTF-8 escaped, cut to
+// kMaxLogBytes.
+std::string printable_log_line(std::string_view message);
 
 }  // namespace comfyvn::perf::os
 
@@ -57,6 +67,8 @@ void log(LogLevel level, std::string_view message) noexcept;
 #include <mutex>    // sink swap
 #include <string>   // the default sink's line
 #include <utility>  // move
+
+#include "text.hpp"  // utf8_sequence
 
 namespace comfyvn::perf::os {
 
@@ -134,9 +146,43 @@ void set_log_sink(LogSink sink) {
   st.sink = std::move(s);
 }
 
-void log(LogLevel level, std::string_view message) noexcept {
+// One line whatever the message holds: control characters (a newline in a
+// config key could forge a second log line) and ill-formed UTF-8 are
+// written as escapes (\n, \t, \xNN); a message longer than kMaxLogBytes is
+// cut and marked.
+std::string printable_log_line(std::string_view message) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(message.size() < kMaxLogBytes ? message.size() : kMaxLogBytes);
+  while (!message.empty() && out.size() < kMaxLogBytes) {
+    const std::size_t n = utf8_sequence(message);
+    const auto c = static_cast<unsigned char>(message[0]);
+    if (n > 1 || (n == 1 && c >= 0x20 && c != 0x7F)) {
+      out.append(message.data(), n);
+      message.remove_prefix(n);
+      continue;
+    }
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    message.remove_prefix(1);
+  }
+  if (!message.empty()) out += " [cut]";
+  return out;
+}
+
+void log(LogLevel level, std::string_view raw) noexcept {
   if (!log_enabled(level)) return;
   try {
+    const std::string message = printable_log_line(raw);
     auto& st = detail::log_state();
     std::shared_ptr<const LogSink> sink;
     {

@@ -148,4 +148,36 @@ inline void append_label_escaped(std::string& out, std::string_view s) {
   });
 }
 
+// Names and categories as the profiler keeps them (CONTRACT §8): ill-formed
+// UTF-8 and control characters (C0, DEL, C1) each become U+FFFD, and a name
+// longer than `max_bytes` is cut on a character boundary and ends in "…"
+// (U+2026), the whole within `max_bytes` (at least 4). Sets `*truncated`
+// when it cut.
+inline std::string clean_name(std::string_view s, std::size_t max_bytes,
+                              bool* truncated = nullptr) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+  // Every input byte gives at least one output byte, so past max_bytes + 1
+  // input bytes the name is cut anyway.
+  const bool long_input = s.size() > max_bytes;
+  std::string out;
+  out.reserve(long_input ? max_bytes + 4 : s.size());
+  append_utf8(out, long_input ? s.substr(0, max_bytes + 1) : s,
+              [](std::string& o, std::string_view ch) {
+                const auto c = static_cast<unsigned char>(ch[0]);
+                const bool control =
+                    (ch.size() == 1 && (c < 0x20 || c == 0x7F)) ||
+                    (ch.size() == 2 && c == 0xC2 && static_cast<unsigned char>(ch[1]) < 0xA0);
+                o.append(control ? kReplacement : ch);
+              });
+  const bool cut = long_input || out.size() > max_bytes;
+  if (cut) {
+    const std::size_t keep = max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
+    out.resize(utf8_prefix(out, keep).size());
+    out.append(kEllipsis);
+  }
+  if (truncated != nullptr) *truncated = cut;
+  return out;
+}
+
 }  // namespace comfyvn::perf::os

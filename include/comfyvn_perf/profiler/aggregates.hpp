@@ -30,7 +30,8 @@ struct SiteSnapshot {
   std::uint32_t id = 0;
   Totals totals;                         // exact (registry)
   double p50 = 0, p95 = 0, p99 = 0;      // ticks (aggregates)
-  std::uint64_t self = 0;                // ticks (aggregates)
+  std::uint64_t self = 0;                // ticks (aggregates; scaled when coverage < 1)
+  double coverage = 1.0;                 // spans seen by the drain / exact count
   std::vector<std::uint64_t> le_counts;  // when asked: cumulative counts at the bounds
 };
 
@@ -43,9 +44,16 @@ class AggregateConsumer final : public LockedConsumer {
   void thread_exited(std::uint32_t thread_index) override;
   void reset() override;
 
-  // Fills the percentiles and self time of each snapshot (by id); with
-  // `le_ticks` (ascending), the cumulative histogram counts at those bounds.
-  // A site whose spans the rings all lost gets its mean as percentiles.
+  // Fills the percentiles, self time and coverage of each snapshot (by id,
+  // its exact totals set); with `le_ticks` (ascending), the cumulative
+  // histogram counts at those bounds. A site whose spans the rings all lost
+  // gets its mean as percentiles.
+  //
+  // Self time is exact when the drain saw every span of the site. When rings
+  // lost some, the self time measured on the spans seen is scaled by the
+  // site's exact total over the total of the spans seen: the self share of
+  // the spans seen stands for all of them. A leaf's self time then equals its
+  // exact total. `coverage` says how many spans the figures rest on.
   void read(std::vector<SiteSnapshot>& sites, const std::vector<std::uint64_t>* le_ticks) const;
 
  private:
@@ -54,6 +62,7 @@ class AggregateConsumer final : public LockedConsumer {
   };
   std::vector<LogHistogram> hist_;     // by site id, grown on demand
   std::vector<std::uint64_t> self_;    // ticks by site id
+  std::vector<std::uint64_t> seen_;    // ticks of the spans seen, by site id
   std::unordered_map<std::uint32_t, std::deque<Interval>> open_;
 };
 
@@ -74,11 +83,13 @@ void AggregateConsumer::consume(const SpanBatch& batch) {
   if (hist_.size() < sites.size()) {
     hist_.resize(sites.size());
     self_.resize(sites.size());
+    seen_.resize(sites.size());
   }
   std::deque<Interval>& open = open_[batch.thread_index];
   for (const RawSpan& s : batch.spans) {
     if (s.site_id >= sites.size() || sites[s.site_id].counter) continue;
     hist_[s.site_id].add(s.duration_ticks);
+    seen_[s.site_id] += s.duration_ticks;
     if (s.site_id == kFrameSiteId) continue;  // frames enclose everything: no parent, no child
     const std::uint64_t end = s.start_ticks + s.duration_ticks;
     const std::uint64_t children = take_children(open, s.start_ticks, end, [](Interval&) {});
@@ -99,6 +110,7 @@ void AggregateConsumer::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& h : hist_) h.clear();
   for (auto& v : self_) v = 0;
+  for (auto& v : seen_) v = 0;
   open_.clear();
 }
 
@@ -108,7 +120,21 @@ void AggregateConsumer::read(std::vector<SiteSnapshot>& sites,
   std::lock_guard<std::mutex> lock(mu_);
   for (SiteSnapshot& s : sites) {
     const LogHistogram* h = s.id < hist_.size() ? &hist_[s.id] : nullptr;
-    if (s.id < self_.size()) s.self = self_[s.id];
+    const std::uint64_t seen_count = h != nullptr ? h->count() : 0;
+    if (s.totals.count > 0) {
+      s.coverage = std::min(1.0, static_cast<double>(seen_count) /
+                                     static_cast<double>(s.totals.count));
+    }
+    if (s.id < self_.size() && seen_[s.id] > 0) {
+      const double scale = seen_count < s.totals.count
+                               ? static_cast<double>(s.totals.total) /
+                                     static_cast<double>(seen_[s.id])
+                               : 1.0;
+      s.self = std::min<std::uint64_t>(
+          s.totals.total, static_cast<std::uint64_t>(static_cast<double>(self_[s.id]) * scale));
+    } else if (s.id < self_.size()) {
+      s.self = self_[s.id];
+    }
     if (le_ticks != nullptr) {
       s.le_counts = h != nullptr ? h->cumulative(*le_ticks)
                                  : std::vector<std::uint64_t>(le_ticks->size(), 0);

@@ -10,6 +10,7 @@
 // Registry::add_consumer() call (docs/architecture.md, "The pipeline").
 #pragma once
 
+#include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
 #include <mutex>        // LockedConsumer
 #include <string>       // site names
@@ -17,6 +18,7 @@
 #include <vector>       // spans, site table
 
 #include "../core/ring.hpp"  // RawSpan
+#include "types.hpp"             // kMaxNameBytes
 
 namespace comfyvn::perf::detail {
 

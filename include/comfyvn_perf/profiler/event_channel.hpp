@@ -88,6 +88,7 @@ class EventChannel {
 
 #include "../core/clock.hpp"     // DefaultClock
 #include "../json/profiler.hpp"  // tag_invoke of the profiler's types
+#include "../os/text.hpp"        // clean_name
 #include "../os/time.hpp"        // epoch_now
 #include "events.hpp"            // profiler_events
 #include "registry.hpp"          // registry(): site names, time base
@@ -175,8 +176,8 @@ void EventChannel::emit_annotated(std::string_view name, std::string_view catego
                                   double duration_ms, const boost::json::object& metadata) const {
   emit(profiler_events::kSpanRecorded, [&] {
     boost::json::array spans;
-    spans.push_back(boost::json::object{{"name", std::string(name)},
-                                        {"category", std::string(category)},
+    spans.push_back(boost::json::object{{"name", os::clean_name(name, kMaxNameBytes)},
+                                        {"category", os::clean_name(category, kMaxNameBytes)},
                                         {"duration_ms", duration_ms},
                                         {"metadata", metadata},
                                         {"timestamp", os::epoch_now()}});

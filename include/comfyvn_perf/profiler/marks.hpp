@@ -31,7 +31,8 @@ class MarkStore final : public LockedConsumer {
   // Keeps the newest marks within both bounds: a count and the bytes of
   // their text (metadata included), so large metadata cannot grow memory or
   // the dashboard without limit. A mark larger than the byte bound on its
-  // own keeps its name but loses its metadata.
+  // own keeps its name but loses its metadata. Names and categories are
+  // cleaned as sites' are (profiler/site_table.hpp).
   void add(MarkRecord m);
 
   // The newest `limit` marks, oldest first.
@@ -66,6 +67,8 @@ class MarkStore final : public LockedConsumer {
 #include <algorithm>  // min
 #include <utility>    // move
 
+#include "../os/text.hpp"  // clean_name
+
 namespace comfyvn::perf::detail {
 
 void MarkStore::reset() {
@@ -76,6 +79,8 @@ void MarkStore::reset() {
 }
 
 void MarkStore::add(MarkRecord m) {
+  m.name = os::clean_name(m.name, kMaxNameBytes);
+  m.category = os::clean_name(m.category, kMaxNameBytes);
   std::lock_guard<std::mutex> lock(mu_);
   if (bytes_of(m) > max_bytes_) m.metadata_json = kMetadataDropped;
   ++recorded_;

@@ -299,16 +299,16 @@ bool PerfProfiler::record_span(std::string_view name, std::string_view category,
 
 boost::json::object PerfProfiler::mark(std::string_view name, std::string_view category,
                                        Metadata metadata) {
-  detail::MarkRecord m{std::string(name), std::string(category),
+  detail::MarkRecord m{os::clean_name(name, kMaxNameBytes),
+                       os::clean_name(category, kMaxNameBytes),
                        metadata.empty() ? std::string() : boost::json::serialize(metadata),
                        DefaultClock::now()};
   auto& reg = detail::registry();
   const double ts = reg.time().ticks_to_epoch(m.ticks);
-  if (enabled()) reg.marks().add(std::move(m));
-  boost::json::object out{{"name", std::string(name)},
-                          {"category", std::string(category)},
+  boost::json::object out{{"name", m.name}, {"category", m.category},
                           {"timestamp", ts},
                           {"metadata", std::move(metadata)}};
+  if (enabled()) reg.marks().add(std::move(m));
   if (enabled()) events_.emit(profiler_events::kMarkEmitted, [&] { return out; });
   return out;
 }

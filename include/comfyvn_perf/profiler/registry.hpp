@@ -218,6 +218,7 @@ class Registry {
 #include "../core/alloc.hpp"
 #include "../core/clock.hpp"
 #include "../os/env.hpp"
+#include "../os/text.hpp"  // clean_name
 
 namespace comfyvn::perf::detail {
 
@@ -238,7 +239,9 @@ std::uint32_t Registry::intern(std::string_view name, std::string_view category,
 ThreadState* Registry::register_thread() {
   auto* tb = new ThreadState();
   char os_name[32] = {0};
-  if (pthread_getname_np(pthread_self(), os_name, sizeof os_name) == 0) tb->name = os_name;
+  if (pthread_getname_np(pthread_self(), os_name, sizeof os_name) == 0) {
+    tb->name = os::clean_name(os_name, kMaxThreadNameBytes);
+  }
   tb->accum = static_cast<SiteAccum*>(std::calloc(COMFYVN_PERF_MAX_SITES, sizeof(SiteAccum)));
   if (tb->accum == nullptr) {
     delete tb;
@@ -385,7 +388,7 @@ std::uint64_t Registry::dropped_total() {
 
 void Registry::set_thread_name(ThreadState* tb, std::string_view name) {
   std::lock_guard<std::mutex> lock(mu_);
-  tb->name.assign(name.substr(0, kMaxThreadNameBytes));
+  tb->name = os::clean_name(name, kMaxThreadNameBytes);
 }
 
 std::map<std::uint32_t, std::string> Registry::thread_names() {

@@ -3,6 +3,13 @@
 // table only grows (to COMFYVN_PERF_MAX_SITES), so a consumer may size its
 // per-site arrays by it. Not thread-safe: the registry guards it with its
 // state lock.
+//
+// Names and categories are cleaned once, here (os::clean_name): ill-formed
+// UTF-8 and control characters become U+FFFD, and each is cut to
+// kMaxNameBytes on a character boundary, ending in "…". A site is the
+// cleaned (name, category) pair, compared as a pair; two raw names that
+// clean to the same text are one site. Everything downstream (JSON,
+// /metrics, traces) therefore sees valid, bounded UTF-8.
 #pragma once
 
 #include <cstddef>        // size_t
@@ -19,6 +26,7 @@ namespace comfyvn::perf::detail {
 
 class SiteTable {
  public:
+
   // Holds the built-in sites: "(invalid)", "(other)" and "(frame)".
   SiteTable();
 
@@ -50,6 +58,7 @@ class SiteTable {
 #include <utility>    // move
 
 #include "../core/site.hpp"  // kOtherSiteId
+#include "../os/text.hpp"    // clean_name
 
 namespace comfyvn::perf::detail {
 
@@ -62,10 +71,14 @@ SiteTable::SiteTable() {
 
 std::uint32_t SiteTable::intern(std::string_view name, std::string_view category, bool dynamic,
                                 const char* file, const char* function, std::uint32_t line) {
+  const std::string clean = os::clean_name(name, kMaxNameBytes);
+  const std::string clean_category = os::clean_name(category, kMaxNameBytes);
+  // The pair, unambiguously: the name's length first.
   std::string key;
-  key.reserve(name.size() + category.size() + 1);
-  key.append(name).push_back('\x1f');
-  key.append(category);
+  const auto name_bytes = static_cast<std::uint32_t>(clean.size());
+  key.reserve(sizeof name_bytes + clean.size() + clean_category.size());
+  key.append(reinterpret_cast<const char*>(&name_bytes), sizeof name_bytes);
+  key.append(clean).append(clean_category);
   auto it = ids_.find(key);
   if (it != ids_.end()) return it->second;
   if (sites_.size() >= COMFYVN_PERF_MAX_SITES) {
@@ -80,8 +93,8 @@ std::uint32_t SiteTable::intern(std::string_view name, std::string_view category
     ++dynamic_names_;
   }
   const auto id = static_cast<std::uint32_t>(sites_.size());
-  sites_.push_back(SiteInfo{std::string(name), std::string(category), file ? file : "",
-                            function ? function : "", line, dynamic, category == kCounterCategory});
+  sites_.push_back(SiteInfo{clean, clean_category, file ? file : "", function ? function : "",
+                            line, dynamic, category == kCounterCategory});
   ids_.emplace(std::move(key), id);
   return id;
 }

@@ -31,6 +31,8 @@
 namespace comfyvn::perf {
 
 inline constexpr std::size_t kMaxSpanBudgets = 256;
+// The shortest limit a budget takes, in milliseconds (1 µs).
+inline constexpr double kMinSpanBudgetMs = 0.001;
 inline constexpr std::string_view kFrameSiteName = "(frame)";
 
 // Why a spec cannot be set, naming the field; "" when it can.
@@ -170,21 +172,20 @@ class SpikeRecorder {
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 #include <utility>  // move
 
+#include "../os/text.hpp"  // utf8_length
+
 namespace comfyvn::perf {
 
 std::string span_budget_problem(const SpanBudgetSpec& s) {
-  const auto chars = [](const std::string& t) {
-    std::size_t n = 0;
-    for (const char c : t) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    return n;
-  };
-  if (s.name.empty() || chars(s.name) > 128) return "name must be 1-128 characters";
-  if (chars(s.category) > 64) return "category must be 1-64 characters";
+  if (s.name.empty() || os::utf8_length(s.name) > 128) return "name must be 1-128 characters";
+  if (os::utf8_length(s.category) > 64) return "category must be 0-64 characters";
+  // Below a microsecond a limit is shorter than the clock's resolution on
+  // some hosts and than any span's own cost: it could never be judged.
   const auto bad = [](const std::optional<double>& v) {
-    return v && !(*v > 0 && *v < 1e9);  // NaN fails too
+    return v && !(*v >= kMinSpanBudgetMs && *v < 1e9);  // NaN fails too
   };
-  if (bad(s.p95_ms)) return "p95_ms must be a number > 0";
-  if (bad(s.max_ms)) return "max_ms must be a number > 0";
+  if (bad(s.p95_ms)) return "p95_ms must be a number from 0.001 (1 microsecond) to 1e9";
+  if (bad(s.max_ms)) return "max_ms must be a number from 0.001 (1 microsecond) to 1e9";
   if (!s.p95_ms && !s.max_ms) return "set p95_ms, max_ms or both";
   return {};
 }

@@ -13,6 +13,12 @@
 
 namespace comfyvn::perf {
 
+// Bytes a site's or a mark's name and category keep at most, each: longer
+// ones are cut on a character boundary and end in "…" (U+2026), and
+// ill-formed UTF-8 and control characters become U+FFFD
+// (profiler/site_table.hpp, CONTRACT §8).
+inline constexpr std::size_t kMaxNameBytes = 256;
+
 // One row of the dashboard: exact count/total/max, percentiles from the
 // log-linear histogram of the spans the collector saw.
 struct Aggregate {
@@ -21,9 +27,13 @@ struct Aggregate {
   std::uint64_t count = 0;
   double total_ms = 0, avg_ms = 0, max_ms = 0, min_ms = 0;
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
-  // Time not spent in child scopes of the same thread, from the spans the
-  // collector saw (the call tree's `coverage` says how many that was).
+  // Time not spent in child scopes of the same thread. Measured on the
+  // spans the collector saw, scaled to the site's exact total when rings
+  // lost some (then an estimate: `coverage` < 1; a leaf's equals its total).
   double self_ms = 0;
+  // The fraction of this site's spans the percentiles and self time rest on
+  // (1: all of them; below 1 when rings overwrote spans before collection).
+  double coverage = 1.0;
   double total_kb = 0, max_kb = 0, avg_kb = 0;
   double last_timestamp = 0;
 };
@@ -71,6 +81,7 @@ struct SiteHistogram {
   std::uint64_t count = 0;
   double sum_seconds = 0;
   std::vector<std::uint64_t> cumulative;
+  double coverage = 1.0;  // as Aggregate::coverage
 };
 
 // Every site's histogram at the same bounds, plus the frame intervals.
@@ -95,6 +106,7 @@ struct CallTreeNode {
   std::uint64_t count = 0;
   double total_ms = 0;
   double self_ms = 0;
+  double coverage = 1.0;  // the site's (Aggregate::coverage)
   std::vector<CallTreeNode> children;  // by total_ms, descending
 };
 

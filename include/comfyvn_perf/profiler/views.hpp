@@ -56,14 +56,15 @@ std::vector<SiteSnapshot> site_rows(std::vector<SiteInfo>& infos, Health& health
 }
 
 std::vector<CallTreeNode> tree_children(const TreeNode& n, const std::vector<SiteInfo>& sites,
-                                        double ms, std::size_t limit) {
+                                        const std::vector<double>& coverage, double ms,
+                                        std::size_t limit) {
   std::vector<const TreeNode*> order;
   order.reserve(n.children.size());
   for (const auto& c : n.children) order.push_back(&c);
   std::stable_sort(order.begin(), order.end(),
                    [](const TreeNode* a, const TreeNode* b) { return a->total > b->total; });
   std::vector<CallTreeNode> out;
-  CallTreeNode other{"(other)", "", 0, 0, 0, {}};
+  CallTreeNode other{"(other)", "", 0, 0, 0, 1.0, {}};
   for (std::size_t i = 0; i < order.size(); ++i) {
     const TreeNode& c = *order[i];
     if (i >= limit) {  // folded for this answer only
@@ -82,7 +83,8 @@ std::vector<CallTreeNode> tree_children(const TreeNode& n, const std::vector<Sit
     node.count = c.count;
     node.total_ms = static_cast<double>(c.total) * ms;
     node.self_ms = static_cast<double>(c.self) * ms;
-    node.children = tree_children(c, sites, ms, limit);
+    if (c.site < coverage.size()) node.coverage = coverage[c.site];
+    node.children = tree_children(c, sites, coverage, ms, limit);
     out.push_back(std::move(node));
   }
   if (other.count > 0) out.push_back(std::move(other));
@@ -120,6 +122,7 @@ ProfilerSnapshot snapshot_view(std::size_t marks, bool enabled) {
     a.p95_ms = s.p95 * ms;
     a.p99_ms = s.p99 * ms;
     a.self_ms = static_cast<double>(s.self) * ms;
+    a.coverage = s.coverage;
     a.total_kb = static_cast<double>(t.mem_total) / 1024.0;
     a.max_kb = static_cast<double>(t.mem_max) / 1024.0;
     a.avg_kb = a.total_kb / static_cast<double>(t.count);
@@ -166,6 +169,7 @@ HistogramSnapshot histogram_view(const std::vector<double>& bounds_seconds) {
     row.count = s.totals.count;
     row.sum_seconds = static_cast<double>(s.totals.total) * ns_per_tick / 1e9;
     row.cumulative = s.le_counts;
+    row.coverage = s.coverage;
     // A span can reach the accumulators before the histogram, never the
     // other way: keep the buckets at or below the exact count.
     for (auto& c : row.cumulative) c = std::min(c, row.count);
@@ -186,15 +190,21 @@ HistogramSnapshot histogram_view(const std::vector<double>& bounds_seconds) {
 
 CallTree call_tree_view(std::size_t limit) {
   auto& reg = registry();
-  reg.collect();
-  const TreeSnapshot t = reg.tree().snapshot(reg.dropped_total());
-  const std::vector<SiteInfo> sites = reg.sites();
+  std::vector<SiteInfo> sites;
+  Health h;
+  std::vector<double> coverage;
+  for (const SiteSnapshot& s : site_rows(sites, h, nullptr)) {  // collects
+    if (coverage.size() <= s.id) coverage.resize(s.id + 1, 1.0);
+    coverage[s.id] = s.coverage;
+  }
+  const TreeSnapshot t = reg.tree().snapshot(h.dropped);
+  if (sites.size() < reg.sites().size()) sites = reg.sites();
   const double ms = reg.time().ns_per_tick() / 1e6;
   CallTree out;
   out.coverage = t.coverage;
   out.nodes = t.nodes;
   out.folded = t.folded;
-  out.roots = tree_children(t.root, sites, ms, limit);
+  out.roots = tree_children(t.root, sites, coverage, ms, limit);
   return out;
 }
 

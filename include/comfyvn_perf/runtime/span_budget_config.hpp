@@ -12,6 +12,7 @@
 // or over HTTP are kept; the file's own budgets are replaced on each change.
 #pragma once
 
+#include <cstddef>  // size_t
 #include <mutex>   // one poll at a time
 #include <string>  // paths, messages
 #include <vector>  // specs
@@ -38,6 +39,9 @@ std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
 // when they exist, else from $COMFYVN_CONFIG or the default path.
 class SpanBudgetConfig {
  public:
+  // Problems named in the log per load; the rest are counted.
+  static constexpr std::size_t kMaxLoggedProblems = 10;
+
   void poll(PerfProfiler& profiler);
 
  private:
@@ -84,7 +88,15 @@ std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
     problems.push_back("perf.span_budgets must be an object of {name: {p95_ms, max_ms}}");
     return out;
   }
+  std::size_t seen = 0;
   for (const auto& kv : section->as_object()) {
+    // The API's cap: a file cannot hold more budgets than a process keeps.
+    if (++seen > kMaxSpanBudgets) {
+      problems.push_back("perf.span_budgets has " + std::to_string(section->as_object().size()) +
+                         " entries; only the first " + std::to_string(kMaxSpanBudgets) +
+                         " are read");
+      break;
+    }
     const std::string where = "perf.span_budgets." + std::string(kv.key());
     if (!kv.value().is_object()) {
       problems.push_back(where + " must be an object with p95_ms and/or max_ms; entry ignored");
@@ -98,7 +110,7 @@ std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
       const std::string_view key = field.key();
       if (key == "p95_ms" || key == "max_ms") {
         if (!field.value().is_number() || !std::isfinite(field.value().to_number<double>())) {
-          problem = std::string(key) + " must be a number > 0";
+          problem = std::string(key) + " must be a number from 0.001 (1 microsecond) to 1e9";
           break;
         }
         (key == "p95_ms" ? spec.p95_ms : spec.max_ms) = field.value().to_number<double>();
@@ -147,8 +159,16 @@ void SpanBudgetConfig::poll(PerfProfiler& profiler) {
     }
   }
   for (auto& p : profiler.set_config_span_budgets(specs)) problems.push_back(std::move(p));
-  for (const auto& p : problems) {
-    os::log(os::LogLevel::warning, "config file '" + path + "': " + p);
+  // A bounded report per load however broken the file is (each line is
+  // escaped by os::log, so a key cannot forge a line).
+  for (std::size_t i = 0; i < problems.size() && i < kMaxLoggedProblems; ++i) {
+    os::log(os::LogLevel::warning, "config file '" + path + "': " + problems[i]);
+  }
+  if (problems.size() > kMaxLoggedProblems) {
+    os::log(os::LogLevel::warning,
+            "config file '" + path + "': and " +
+                std::to_string(problems.size() - kMaxLoggedProblems) +
+                " more problems in perf.span_budgets");
   }
 }
 
