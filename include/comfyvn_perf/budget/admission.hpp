@@ -2,56 +2,35 @@
 // why, and the history of finished ones.
 //
 // A job is queued (may start now), delayed (with a reason and one blocker
-// per failing check), running, or finished (complete, canceled, error).
-// Checks run in the contract's order: queue depth (register only), job cap,
-// CPU, RAM, VRAM. Two policies on top: a starvation guard, so a large job is
-// not overtaken forever, and CPU hysteresis, so a job delayed for CPU is not
-// released by a sample that dips just below the limit. docs/budgets.md
-// describes both.
+// per failing check), running, or finished (complete, canceled, error). The
+// queue keeps the jobs and moves them between states; whether one may run is
+// judged by the rules of admission_rules.hpp. Two policies on top: a
+// starvation guard, so a large job is not overtaken forever, and CPU
+// hysteresis, so a job delayed for CPU is not released by a sample that dips
+// just below the limit. docs/budgets.md describes both.
 //
 // Not thread-safe: BudgetManager holds its lock around every call.
 #pragma once
 
-#include <cstddef>           // size_t
-#include <cstdint>           // uint64_t
-#include <deque>             // finished-job history
-#include <functional>        // less<>: lookups by string_view
-#include <initializer_list>  // concat
-#include <map>               // jobs by id, state sets by registration order
-#include <optional>          // reasons, thresholds
-#include <set>               // delayed jobs ordered by waiting time
-#include <string>            // ids, reasons
-#include <string_view>       // API arguments
-#include <utility>           // pair
-#include <vector>            // blockers, job lists
+#include <cstddef>      // size_t
+#include <cstdint>      // uint64_t
+#include <deque>        // finished-job history
+#include <functional>   // less<>: lookups by string_view
+#include <map>          // jobs by id, state sets by registration order
+#include <optional>     // reasons
+#include <set>          // delayed jobs ordered by waiting time
+#include <string>       // ids, reasons
+#include <string_view>  // API arguments
+#include <utility>      // pair
+#include <vector>       // job lists
 
-#include <boost/json.hpp>  // payloads, evaluate's transitions
+#include <boost/json.hpp>  // evaluate's transitions
 
-#include "../metrics/sample.hpp"  // Metrics
-#include "events.hpp"             // BudgetEvents
-#include "types.hpp"              // limits, policy, jobs, results
+#include "admission_rules.hpp"  // AdmissionContext, AdmissionVerdict, judge_admission
+#include "events.hpp"           // BudgetEvents
+#include "types.hpp"            // limits, policy, jobs, results
 
 namespace comfyvn::perf {
-
-// What one call is judged against. BudgetManager builds it under its lock.
-struct AdmissionContext {
-  const BudgetLimits& limits;
-  const BudgetPolicy& policy;
-  const Metrics& metrics;  // the latest sample
-  double wall = 0;         // epoch seconds: timestamps
-  double mono = 0;         // monotonic seconds: waiting times
-};
-
-// job_id and job_type: 1-128 characters each.
-std::optional<std::string> check_job_fields(std::string_view job_id, std::string_view job_type);
-
-// payload.perf.{cpu_percent, ram_mb, vram_mb}: each optional, a finite
-// number 0..1e9 (kMaxSizeMb), so sums with usage stay finite and printable.
-std::optional<std::string> parse_job_hints(const boost::json::object& payload,
-                                           JobRequirements& req);
-
-// The statuses finish_job accepts.
-std::optional<JobStatus> parse_final_status(std::string_view s);
 
 class AdmissionQueue {
  public:
@@ -104,24 +83,6 @@ class AdmissionQueue {
   void fill(BudgetHealth& h) const noexcept;
 
  private:
-  struct Verdict {
-    bool admit = true;
-    bool infeasible = false;
-    bool cpu_blocked = false;
-    std::string reason;
-    std::vector<JobBlocker> blockers;
-  };
-
-  // Messages are assembled by appending: GCC 12 warns (-Wrestrict, a false
-  // positive) on `"literal" + std::string&&` in C++20 builds.
-  static std::string concat(std::initializer_list<std::string_view> parts);
-
-  // Fixed-point text that ignores the C locale (a "," decimal separator
-  // would break the reason strings tools match on). The buffer holds any
-  // double in fixed form (DBL_MAX has 309 digits), so a huge figure still
-  // prints instead of leaving a hole in the reason.
-  static std::string fixed(double v, int precision);
-
   static BudgetResult already_finished(const BudgetJob& job);
   // start_job and finish_job of an id the queue does not know.
   static BudgetResult job_not_found(std::string_view job_id);
@@ -133,19 +94,15 @@ class AdmissionQueue {
   // manager, and holding newer jobs back would only idle the host.
   const BudgetJob* current_guard(const AdmissionContext& c) const;
 
-  // Admission in the contract's order: job cap, CPU, RAM, VRAM (queue depth
-  // is checked by register_job alone). Every failing check becomes a
-  // blocker; the first gives the reason. `holds_slot`: a queued job being
-  // started already counts in the cap. `hysteresis`: the CPU threshold is
-  // lowered by the release margin.
-  Verdict judge(const AdmissionContext& c, const BudgetJob& j, bool holds_slot, bool hysteresis,
-                const BudgetJob* guard) const;
-
-  static void block(Verdict& v, std::string reason, JobBlocker b);
+  // judge_admission with the slots this queue holds (queue depth is
+  // checked by register_job alone). `holds_slot`: a queued job being
+  // started already counts in the cap.
+  AdmissionVerdict judge(const AdmissionContext& c, const BudgetJob& j, bool holds_slot,
+                         bool hysteresis, const BudgetJob* guard) const;
 
   // Stores the verdict on a delayed job, keeping the set of waiting
   // (feasible) jobs in step with its infeasible flag.
-  void record_verdict(BudgetJob& job, Verdict&& v);
+  void record_verdict(BudgetJob& job, AdmissionVerdict&& v);
 
   // Removes a job from the set of its current (active) state.
   void leave_state(BudgetJob& job);
@@ -167,50 +124,14 @@ class AdmissionQueue {
 
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
-#include <algorithm>  // min, max, sort
-#include <charconv>   // to_chars: reason strings independent of locale
+#include <algorithm>  // sort
 #include <utility>    // move
 
 #include "../json/budget.hpp"   // job_json, job_reason_json, limits_json, transition_json
-#include "../json/fields.hpp"   // json_number, length_within, quoted_name
+#include "../json/fields.hpp"   // quoted_name
 #include "../json/metrics.hpp"  // metrics_json
 
 namespace comfyvn::perf {
-
-std::optional<std::string> check_job_fields(std::string_view job_id, std::string_view job_type) {
-  if (!detail::length_within(job_id, 1, 128)) return std::string("job_id must be 1-128 characters");
-  if (!detail::length_within(job_type, 1, 128)) {
-    return std::string("job_type must be 1-128 characters");
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> parse_job_hints(const boost::json::object& payload,
-                                           JobRequirements& req) {
-  const auto* perf = payload.if_contains("perf");
-  if (perf == nullptr) return std::nullopt;
-  if (!perf->is_object()) return std::string("payload.perf must be an object");
-  const auto& o = perf->get_object();
-  const std::pair<const char*, double*> fields[] = {
-      {"cpu_percent", &req.cpu_percent}, {"ram_mb", &req.ram_mb}, {"vram_mb", &req.vram_mb}};
-  for (const auto& [name, dst] : fields) {
-    const auto* v = o.if_contains(name);
-    if (v == nullptr) continue;
-    const auto d = detail::json_number(*v);
-    if (!d || *d < 0 || *d > kMaxSizeMb) {
-      return std::string("payload.perf.") + name + " must be a number >= 0 and <= 1e9";
-    }
-    *dst = *d;
-  }
-  return std::nullopt;
-}
-
-std::optional<JobStatus> parse_final_status(std::string_view s) {
-  if (s == "complete") return JobStatus::complete;
-  if (s == "canceled") return JobStatus::canceled;
-  if (s == "error") return JobStatus::error;
-  return std::nullopt;
-}
 
 BudgetResult AdmissionQueue::register_job(const AdmissionContext& c, std::string job_id,
                                           std::string job_type, const JobRequirements& req,
@@ -238,7 +159,7 @@ BudgetResult AdmissionQueue::register_job(const AdmissionContext& c, std::string
   job.submitted_at = c.wall;
   job.last_transition = c.wall;
   ++seen_jobs_;
-  Verdict v = judge(c, job, false, false, current_guard(c));
+  AdmissionVerdict v = judge(c, job, false, false, current_guard(c));
   if (v.admit) {
     job.status = JobStatus::queued;
     queued_.emplace(job.seq, &job);
@@ -265,7 +186,7 @@ BudgetResult AdmissionQueue::register_job(const AdmissionContext& c, std::string
 
 BudgetResult AdmissionQueue::job_not_found(std::string_view job_id) {
   return BudgetResult::failure(BudgetError::not_found,
-                               concat({"job ", detail::quoted_name(job_id), " not found"}));
+                               detail::concat({"job ", detail::quoted_name(job_id), " not found"}));
 }
 
 BudgetResult AdmissionQueue::start_job(const AdmissionContext& c, std::string_view job_id,
@@ -281,7 +202,7 @@ BudgetResult AdmissionQueue::start_job(const AdmissionContext& c, std::string_vi
   if (!is_active(job.status)) return already_finished(job);
   BudgetResult out;
   const bool was_queued = job.status == JobStatus::queued;
-  Verdict v = judge(c, job, was_queued, !was_queued && job.cpu_hold, current_guard(c));
+  AdmissionVerdict v = judge(c, job, was_queued, !was_queued && job.cpu_hold, current_guard(c));
   if (v.admit) {
     leave_state(job);
     job.status = JobStatus::running;
@@ -354,7 +275,7 @@ boost::json::array AdmissionQueue::evaluate(const AdmissionContext& c, const cha
     BudgetJob& job = *it->second;
     ++it;  // the job may leave delayed_ below
     ++evaluated;
-    Verdict v = judge(c, job, false, job.cpu_hold, guard);
+    AdmissionVerdict v = judge(c, job, false, job.cpu_hold, guard);
     if (v.admit) {
       const bool was_guard = guard == &job;
       leave_state(job);
@@ -415,23 +336,10 @@ void AdmissionQueue::fill(BudgetHealth& h) const noexcept {
   h.last_evaluation = last_evaluation_;
 }
 
-std::string AdmissionQueue::concat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (const auto p : parts) out.append(p);
-  return out;
-}
-
-std::string AdmissionQueue::fixed(double v, int precision) {
-  char buf[384];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, precision);
-  if (r.ec == std::errc()) return std::string(buf, r.ptr);
-  return std::string("?");  // unreachable for precision <= 8; never an empty number
-}
-
 BudgetResult AdmissionQueue::already_finished(const BudgetJob& job) {
   return BudgetResult::failure(
       BudgetError::conflict,
-      concat({"job ", job.id, " has already finished (", status_name(job.status), ")"}));
+      detail::concat({"job ", job.id, " has already finished (", status_name(job.status), ")"}));
 }
 
 const BudgetJob* AdmissionQueue::current_guard(const AdmissionContext& c) const {
@@ -442,76 +350,14 @@ const BudgetJob* AdmissionQueue::current_guard(const AdmissionContext& c) const 
   return delayed_.at(seq);
 }
 
-AdmissionQueue::Verdict AdmissionQueue::judge(const AdmissionContext& c, const BudgetJob& j,
-                                              bool holds_slot, bool hysteresis,
-                                              const BudgetJob* guard) const {
-  Verdict v;
-  const BudgetLimits& l = c.limits;
-  if (l.max_running_jobs > 0) {
-    const std::size_t in_use = running_.size() + (holds_slot ? 0 : queued_.size());
-    if (in_use >= l.max_running_jobs) {
-      block(v, "job cap reached",
-            {"jobs",
-             1,
-             static_cast<double>(in_use),
-             static_cast<double>(l.max_running_jobs),
-             {},
-             {}});
-    }
-  }
-  std::string infeasible;
-  if (l.max_cpu_percent > 0) {
-    const double usage = c.metrics.cpu_percent;
-    const double hint = j.req.cpu_percent;
-    const double lim = l.max_cpu_percent;
-    auto text = [&](double amount) {
-      return concat({"cpu ", fixed(amount, 1), "%/", fixed(lim, 1), "%"});
-    };
-    double threshold = lim;
-    std::optional<double> release_below;
-    if (hysteresis) {
-      threshold -= std::min(c.policy.cpu_release_margin, std::max(0.0, lim - hint) / 2);
-      release_below = threshold;
-    }
-    if (usage + hint > threshold) {
-      block(v, v.admit ? text(usage + hint) : std::string(),
-            {"cpu", hint, usage, lim, {}, release_below});
-      v.cpu_blocked = true;
-    }
-    if (hint > lim) infeasible = text(hint);
-  }
-  auto memory = [&](const char* name, double usage, double hint, std::uint64_t limit) {
-    if (limit == 0) return;
-    const auto lim = static_cast<double>(limit);
-    auto text = [&](double amount) {
-      return concat({name, " ", fixed(amount, 0), "MB/", std::to_string(limit), "MB"});
-    };
-    if (usage + hint > lim) {
-      block(v, v.admit ? text(usage + hint) : std::string(), {name, hint, usage, lim, {}, {}});
-    }
-    if (hint > lim && infeasible.empty()) infeasible = text(hint);
-  };
-  memory("ram", c.metrics.mem_used_mb, j.req.ram_mb, l.max_mem_mb);
-  memory("vram", c.metrics.vram_used_mb(), j.req.vram_mb, l.max_vram_mb);
-  if (!infeasible.empty()) {
-    v.infeasible = true;
-    v.reason = infeasible + ": can never run under the current limits";
-  }
-  if (v.admit && guard != nullptr && guard != &j && j.seq > guard->seq) {
-    block(v, "held for starved job " + guard->id, {"starvation_guard", 0, 0, 0, guard->id, {}});
-  }
-  return v;
+AdmissionVerdict AdmissionQueue::judge(const AdmissionContext& c, const BudgetJob& j,
+                                       bool holds_slot, bool hysteresis,
+                                       const BudgetJob* guard) const {
+  const std::size_t in_use = running_.size() + (holds_slot ? 0 : queued_.size());
+  return judge_admission(c, j, in_use, hysteresis, guard);
 }
 
-void AdmissionQueue::block(Verdict& v, std::string reason, JobBlocker b) {
-  if (v.admit) {
-    v.admit = false;
-    if (v.reason.empty()) v.reason = std::move(reason);
-  }
-  v.blockers.push_back(std::move(b));
-}
-
-void AdmissionQueue::record_verdict(BudgetJob& job, Verdict&& v) {
+void AdmissionQueue::record_verdict(BudgetJob& job, AdmissionVerdict&& v) {
   const bool was_waiting = !job.infeasible;
   if (job.status == JobStatus::delayed && was_waiting) {
     waiting_.erase({job.delayed_since, job.seq});

@@ -3,7 +3,8 @@
 //
 // A facade over the parts: the limits (limits.hpp), the admission queue
 // (admission.hpp) and the asset cache (assets.hpp), which are not
-// thread-safe, plus the sampler (sampler.hpp) its background thread drives.
+// thread-safe, plus the sampler (sampler.hpp), which takes the metrics
+// samples and runs the background thread. Pins are asset_pin.hpp.
 // The manager holds one lock around every call into the parts, so every
 // public method is safe from any thread. What calls out (unload handlers,
 // events: effects.hpp; metric sampling) runs without that lock held, so
@@ -27,40 +28,16 @@
 
 #include "../json/budget.hpp"       // limits_json, limits_update_json (apply_limits)
 #include "../metrics/provider.hpp"  // the providers set_metrics_provider takes
-#include "../os/worker.hpp"         // PeriodicWorker: the sampler thread
 #include "admission.hpp"            // AdmissionQueue
+#include "asset_pin.hpp"            // AssetPin
 #include "assets.hpp"               // AssetCache
 #include "effects.hpp"              // BudgetEffects
 #include "events.hpp"               // BudgetEventSink, BudgetEventInterest, triggers
 #include "limits.hpp"               // the checks configure and set_policy run
-#include "sampler.hpp"              // BudgetSampler
+#include "sampler.hpp"              // BudgetSampler: samples and the sampler thread
 #include "types.hpp"                // limits, policy, results, health
 
 namespace comfyvn::perf {
-
-class BudgetManager;
-
-// Keeps one asset from being evicted while it lives. Move-only; an empty pin
-// (unknown asset) converts to false.
-class AssetPin {
- public:
-  AssetPin() = default;
-  AssetPin(AssetPin&& o) noexcept;
-  AssetPin& operator=(AssetPin&& o) noexcept;
-  AssetPin(const AssetPin&) = delete;
-  AssetPin& operator=(const AssetPin&) = delete;
-  ~AssetPin();
-
-  explicit operator bool() const noexcept { return manager_ != nullptr; }
-  const std::string& asset_id() const noexcept { return asset_id_; }
-  void release() noexcept;
-
- private:
-  friend class BudgetManager;
-  AssetPin(BudgetManager* m, std::string id);
-  BudgetManager* manager_ = nullptr;
-  std::string asset_id_;
-};
 
 class BudgetManager {
  public:
@@ -146,7 +123,7 @@ class BudgetManager {
   // On: starts the sampler thread (sample + evaluation every
   // evaluation_interval). Off: stops and joins it. Default off.
   void set_enabled(bool on);
-  bool enabled() const noexcept { return worker_.running(); }
+  bool enabled() const noexcept { return sampler_.enabled(); }
 
   // For the process's one pthread_atfork handler: every lock is taken across
   // fork() in the order the code nests them, so the child inherits none held
@@ -168,8 +145,6 @@ class BudgetManager {
   void shutdown();
 
  private:
-  friend class AssetPin;
-
   // Runs `fn` under the lock, then its effects after releasing it.
   template <typename Fn>
   std::invoke_result_t<Fn&, BudgetEffects&> locked(Fn&& fn) {
@@ -188,7 +163,6 @@ class BudgetManager {
     return fn();
   }
 
-  void fork_unlock();
   void deliver(BudgetEffects& fx) noexcept;
 
   static BudgetResult invalid(std::string d);
@@ -205,7 +179,7 @@ class BudgetManager {
       if (auto err = edit(next)) return invalid(std::move(*err));
       const BudgetLimits prev = limits_;
       limits_ = next;
-      interval_.store(next.evaluation_interval);
+      sampler_.set_interval(next.evaluation_interval);
       if (fx.events.wanted()) fx.events.add(kBudgetLimitsUpdated, limits_update_json(prev, next));
       BudgetResult out;
       out.body = {{"limits", limits_json(limits_)}};
@@ -213,22 +187,17 @@ class BudgetManager {
       assets_.trim_to_target(limits_.lazy_asset_target_mb, nullptr, fx);
       return out;
     });
-    if (result.ok()) worker_.reschedule();  // the sampler picks up a new interval
+    if (result.ok()) sampler_.reschedule();  // the sampler picks up a new interval
     return result;
   }
 
   // One sample and evaluation; the sampler thread's tick.
   void tick();
 
-  // A provider's NaN or infinity would reach every JSON body that carries the
-  // metrics, and no JSON parser accepts those: such a figure reads as 0 (or
-  // absent, for the optional ones).
-  static void finite_or_zero(Metrics& m) noexcept;
-
+  // What releasing an AssetPin calls.
   void unpin(const std::string& asset_id) noexcept;
 
-  // Lock order: lifecycle_mu_ -> the worker's own lock, and the sampler's
-  // lock -> mu_. The tick runs while the worker's own lock is released.
+  // Lock order: the sampler's locks -> mu_ (sampler.hpp).
   mutable std::mutex mu_;  // everything below up to the counters
   BudgetLimits limits_;
   BudgetPolicy policy_;
@@ -240,53 +209,21 @@ class BudgetManager {
   AdmissionQueue queue_;
   AssetCache assets_;
   std::atomic<std::uint64_t> handler_errors_{0};
-  std::atomic<double> interval_{BudgetLimits{}.evaluation_interval};
 
-  BudgetSampler sampler_;
-  std::mutex lifecycle_mu_;    // serialises set_enabled against fork
-  os::PeriodicWorker worker_;  // the sampler thread
+  BudgetSampler sampler_;  // samples, and the sampler thread
 };
 
 }  // namespace comfyvn::perf
 
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
-#include <algorithm>         // min, max
-#include <chrono>            // sampler interval
-#include <cmath>             // isfinite: sanitising samples
-#include <initializer_list>  // field lists of finite_or_zero
+#include <algorithm>  // min
 
 #include "../json/fields.hpp"   // serialized_size
 #include "../json/metrics.hpp"  // metrics_json
 #include "../os/time.hpp"       // epoch_now, steady_seconds
 
 namespace comfyvn::perf {
-
-AssetPin::AssetPin(AssetPin&& o) noexcept
-    : manager_(o.manager_), asset_id_(std::move(o.asset_id_)) {
-  o.manager_ = nullptr;
-}
-
-AssetPin& AssetPin::operator=(AssetPin&& o) noexcept {
-  if (this != &o) {
-    release();
-    manager_ = o.manager_;
-    asset_id_ = std::move(o.asset_id_);
-    o.manager_ = nullptr;
-  }
-  return *this;
-}
-
-AssetPin::~AssetPin() {
-  release();
-}
-
-AssetPin::AssetPin(BudgetManager* m, std::string id) : manager_(m), asset_id_(std::move(id)) {}
-
-void AssetPin::release() noexcept {
-  if (manager_ != nullptr) manager_->unpin(asset_id_);
-  manager_ = nullptr;
-}
 
 BudgetManager::~BudgetManager() {
   set_enabled(false);
@@ -383,7 +320,10 @@ BudgetResult BudgetManager::evict_lazy_assets(std::optional<double> target_mb,
 AssetPin BudgetManager::pin_asset(std::string_view asset_id) {
   return locked([&](BudgetEffects& fx) {
     const BudgetAsset* a = assets_.pin(asset_id, wall_now(), limits_.lazy_asset_target_mb, fx);
-    return a != nullptr ? AssetPin(this, a->id) : AssetPin();
+    const AssetPin::Unpin unpin = [](BudgetManager& m, const std::string& id) noexcept {
+      m.unpin(id);
+    };
+    return a != nullptr ? AssetPin(this, unpin, a->id) : AssetPin();
   });
 }
 
@@ -445,40 +385,19 @@ boost::json::object BudgetManager::sample_now() {
 }
 
 void BudgetManager::set_enabled(bool on) {
-  if (worker_.on_worker_thread()) {
-    // From a handler on the sampler thread: joining would deadlock, so the
-    // worker only ends its loop. Turning it on from there is a no-op (it is
-    // running) and must not cancel a stop another thread is waiting for.
-    if (!on) worker_.stop();
-    return;
-  }
-  std::lock_guard<std::mutex> life(lifecycle_mu_);
-  if (!on) return worker_.stop();
-  worker_.start([this] { tick(); },
-                [this] {
-                  // Clamped so an absurd interval cannot overflow the conversion.
-                  const double s = std::min(std::max(interval_.load(), 0.1), 86400.0);
-                  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::duration<double>(s));
-                },
-                true, "perf-budgets");
+  sampler_.set_enabled(on, [this] { tick(); });
 }
 
 void BudgetManager::fork_prepare() {
-  lifecycle_mu_.lock();
-  sampler_.lock();
-  mu_.lock();
-  worker_.fork_prepare();
+  sampler_.fork_prepare(mu_);
 }
 
 void BudgetManager::fork_parent() {
-  worker_.fork_parent();
-  fork_unlock();
+  sampler_.fork_parent(mu_);
 }
 
 void BudgetManager::fork_child() {
-  worker_.fork_child();
-  fork_unlock();
+  sampler_.fork_child(mu_);
 }
 
 void BudgetManager::set_clock(Clock clock) {
@@ -498,12 +417,6 @@ void BudgetManager::shutdown() {
     assets_.unload_all(EvictionCause::shutdown, fx);
     return true;
   });
-}
-
-void BudgetManager::fork_unlock() {
-  mu_.unlock();
-  sampler_.unlock();
-  lifecycle_mu_.unlock();
 }
 
 void BudgetManager::deliver(BudgetEffects& fx) noexcept {
@@ -530,7 +443,6 @@ void BudgetManager::tick() {
   BudgetEffects fx;
   const auto current = [this] { return read([this] { return provider_; }); };
   const bool sampled = sampler_.sample(current, [&](Metrics m) {
-    finite_or_zero(m);
     std::lock_guard<std::mutex> lk(mu_);
     fx.events = BudgetEvents(&sink_, &wanted_);
     latest_ = std::move(m);
@@ -541,21 +453,6 @@ void BudgetManager::tick() {
     queue_.set_last_evaluation(wall_now());
   });
   if (sampled) deliver(fx);
-}
-
-void BudgetManager::finite_or_zero(Metrics& m) noexcept {
-  for (double* d : {&m.timestamp, &m.cpu_percent, &m.cpu_count, &m.process_cpu_percent,
-                    &m.mem_used_mb, &m.mem_total_mb, &m.process_rss_mb}) {
-    if (!std::isfinite(*d)) *d = 0;
-  }
-  for (std::optional<double>* o : {&m.cpu_pressure, &m.memory_pressure}) {
-    if (*o && !std::isfinite(**o)) o->reset();
-  }
-  for (GpuInfo& g : m.gpus) {
-    for (double* d : {&g.util, &g.mem_used, &g.mem_total, &g.temp_c}) {
-      if (!std::isfinite(*d)) *d = 0;
-    }
-  }
 }
 
 void BudgetManager::unpin(const std::string& asset_id) noexcept {
