@@ -8,6 +8,7 @@ SDK as a C++ header, include/comfyvn_perf/http/ui_page.hpp.
     tools/gen_ui_header.py --compare BUILT FILE exit 1 when two headers differ (the Meson test)
     tools/gen_ui_header.py --html FILE|-        write the inlined page itself (benchmarks, tests)
     tools/gen_ui_header.py --weight             print the page weight; exit 1 over the limit
+    tools/gen_ui_header.py --csp                print the CSP hashes of the inline script and style
 
 ui/index.html names its stylesheet with `<link rel="stylesheet" href="style.css">`
 and holds one `<script data-join="js"></script>`; the first is replaced by an
@@ -22,7 +23,16 @@ their top level (a line that starts with const, let, var, function or class),
 is refused. The page must be ASCII, reference no external URL (no
 http(s)://, no protocol-relative //, no CSS url() or @import, no src/href but
 "data:" and "#"), stay within --max-bytes (default 200 KB) and never contain
-the raw-string terminator. The header holds the page as adjacent raw string
+the raw-string terminator. The page must also pass a strict
+Content-Security-Policy: no inline event handler (onclick=...), no style
+attribute (style="..." in index.html or in markup the script builds; the
+script sets styles through the CSSOM), no setAttribute('style'|'on...'), no
+javascript: URL, and no <script> or <style> element but the two inlined. The
+header declares the policy's source expressions for them,
+`kDashboardScriptHash` and `kDashboardStyleHash` ("sha256-" and the base64
+SHA-256 of the exact text between <script> and </script>, <style> and
+</style>), so that a server can send script-src 'sha256-...' instead of
+'unsafe-inline'. The header holds the page as adjacent raw string
 literals of at most 16,000 bytes each (MSVC refuses a single literal over
 16,380 bytes). They sit in the header's implementation section, compiled once
 per program (COMFYVN_PERF_IMPLEMENTATION); every other file sees only the
@@ -31,6 +41,8 @@ library only.
 """
 
 import argparse
+import base64
+import hashlib
 import os
 import re
 import sys
@@ -122,8 +134,41 @@ def build_html(ui_dir):
     js = join_js(ui_dir)
     page = html.replace(CSS_TAG, "<style>\n" + css.rstrip("\n") + "\n</style>")
     page = page.replace(JS_TAG, "<script>\n" + js.rstrip("\n") + "\n</script>")
-    check_self_contained(page, html.replace(CSS_TAG, "").replace(JS_TAG, ""), css)
+    markup = html.replace(CSS_TAG, "").replace(JS_TAG, "")
+    check_self_contained(page, markup, css)
+    check_strict_csp(page, markup, js)
     return page
+
+
+def check_strict_csp(page, markup, js):
+    """Nothing that a policy without 'unsafe-inline' would block."""
+    problems = []
+    for m in re.finditer(r"<(?:script|style)\b", markup, re.I):
+        problems.append((page.find(m.group(0)), f"`{m.group(0)}` in ui/index.html: "
+                         "only the inlined script and stylesheet may be there"))
+    # Attributes in markup: index.html, and the HTML the script writes.
+    for text, where in ((markup, "ui/index.html"), (js, "the script")):
+        for m in re.finditer(r"<[A-Za-z][^<>]*?\s(on[a-z]+|style)\s*=", text):
+            kind = "inline event handler" if m.group(1).lower().startswith("on") else "style attribute"
+            problems.append((page.find(m.group(0)), f"{kind} `{m.group(1)}=` in {where}: "
+                             "use addEventListener / the CSSOM (element.style) instead"))
+    for m in re.finditer(r"setAttribute\(\s*['\"](?:style|on[a-z]+)['\"]", js):
+        problems.append((page.find(m.group(0)), f"`{m.group(0)}` in the script: use the CSSOM / addEventListener"))
+    for m in re.finditer(r"javascript:", page, re.I):
+        problems.append((m.start(), "a javascript: URL"))
+    if problems:
+        pos, what = min(problems)
+        raise UiError(f"the page must run under a strict Content-Security-Policy: line {line_of(page, pos)} "
+                      f"of the inlined page: {what}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+
+
+def csp_hash(page, tag):
+    """'sha256-<base64>' of the text between <tag> and </tag>: the CSP source
+    expression that allows that one inline element."""
+    m = re.search(f"<{tag}>(.*?)</{tag}>", page, re.S)
+    if not m:
+        raise UiError(f"no inline <{tag}> in the page")
+    return "sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode("ascii")).digest()).decode("ascii")
 
 
 def check_self_contained(page, markup, css):
@@ -170,6 +215,7 @@ def render_header(page):
     d = pick_delimiter(page)
     parts = chunks(page)
     literals = "\n".join(f'    R"{d}({p}){d}"' for p in parts)
+    script_hash, style_hash = csp_hash(page, "script"), csp_hash(page, "style")
     return f"""// comfyvn_perf \u2014 the dashboard page served at GET /api/perf/ui.
 // Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
 // `{REGENERATE}` (the unit test `ui_header` fails while this file is stale).
@@ -178,13 +224,22 @@ def render_header(page):
 // Only the implementation section holds them: one file per program parses them.
 #pragma once
 
-#include <string_view>  // kDashboardHtml
+#include <string_view>  // kDashboardHtml, the CSP hashes
 
 namespace comfyvn::perf::http {{
 
 // The page, one self-contained HTML document. Defined in the implementation
 // section (config.hpp, COMFYVN_PERF_IMPLEMENTATION).
 extern const std::string_view kDashboardHtml;
+
+// Content-Security-Policy source expressions for the page's one inline
+// <script> and one inline <style>: "sha256-" and the base64 SHA-256 of the
+// exact text between the tags, as served. With them a server sends
+// script-src '<kDashboardScriptHash>' and style-src '<kDashboardStyleHash>'
+// instead of 'unsafe-inline': the page has no inline event handler and no
+// style attribute, the generator refuses them.
+inline constexpr std::string_view kDashboardScriptHash = "{script_hash}";
+inline constexpr std::string_view kDashboardStyleHash = "{style_hash}";
 
 }}  // namespace comfyvn::perf::http
 
@@ -261,6 +316,7 @@ def main(argv=None):
     ap.add_argument("--compare", nargs=2, metavar=("BUILT", "CHECKED_IN"),
                     help="exit 1 when the two headers differ")
     ap.add_argument("--weight", action="store_true", help="print the page weight; exit 1 over --max-bytes")
+    ap.add_argument("--csp", action="store_true", help="print the CSP hashes of the inline script and style")
     ap.add_argument("--max-bytes", type=int, default=MAX_BYTES)
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
@@ -290,6 +346,9 @@ def main(argv=None):
     if over:
         print(f"FAIL: the page is {size} bytes, over the {a.max_bytes}-byte limit", file=sys.stderr)
         return 2
+    if a.csp:
+        print(f"script-src '{csp_hash(page, 'script')}'; style-src '{csp_hash(page, 'style')}'")
+        return 0
     if a.html:
         if a.html == "-":
             sys.stdout.write(page)

@@ -1,12 +1,18 @@
 // The API client and the polling loop.
 //
-// Polling: /health about once a second. With the perf flag on, also the
-// profiler dashboard and the spikes every second; the span budgets, the
-// budget manager and the call tree every other second; each only while its
-// subsystem is enabled. With the flag off
-// only /health is called, backing off to one call every 10 s. A 401 asks for
-// the bearer token once (kept in sessionStorage) and stops the data routes
-// until one is given.
+// Polling: /health about once a second. Each panel follows its own
+// subsystem, as /health reports it (profiler_enabled, budgets_enabled), not
+// the umbrella flag: a program may switch the profiler on from code, or the
+// config may turn on one legacy key, while features.enable_perf stays off.
+// With the profiler on: the profiler dashboard and the spikes every second,
+// the call tree every other second, the span budgets every other second (every
+// second while a "(frame)" budget exists: its window p95 is the frame
+// chart's p95 line). With the budget manager on: /budgets every other second.
+// A data route that answers 403 "... disabled" (the flags changed since
+// /health) turns its panels off until it answers again. With both off only
+// /health is called, backing off to one call every 10 s. A 401 asks for the
+// bearer token once (kept in sessionStorage) and stops the data routes until
+// one is given.
 
 // -------------------------------------------------------------- transport
 async function request(path, opts) {
@@ -52,8 +58,8 @@ async function poll() {
     S.failures = 0;
     S.lastOk = Date.now();
     applyHealth(h.body);
-    if (!h.body.feature_flag) {
-      // Disabled: /health only, less and less often (2, 4, 8, then every 10 s).
+    if (!S.prof && !S.bud) {
+      // Nothing to show: /health only, less and less often (2, 4, 8, then every 10 s).
       S.offRounds++;
       next = Math.min(10000, 1000 * Math.pow(2, Math.min(S.offRounds, 4)));
       setConn('idle', 'perf off \u00b7 next check ' + (next / 1000).toFixed(0) + ' s');
@@ -83,6 +89,16 @@ async function poll() {
   if (!S.paused) schedule(Math.max(100, next - (performance.now() - started)));
 }
 
+// A data route's answer: a 403 whose detail says "disabled" turns that
+// subsystem's panels off (the flags changed after /health answered); any
+// 200 turns them on again.
+function watch(sub, r) {
+  if (r.status === 403 && r.body && /disabled/i.test(String(r.body.detail || ''))) S.routeOff[sub] = String(r.body.detail);
+  else if (r.status === 200) S.routeOff[sub] = '';
+  return r;
+}
+const ok = (r) => r.status === 200 && r.body && r.body.ok;
+
 async function pollData() {
   const jobs = [];
   const tick = S.tick++;
@@ -93,51 +109,59 @@ async function pollData() {
     if (r.status !== 401) S.authOk = true;
   }
   if (S.prof) {
-    jobs.push(api('/profiler/dashboard?limit=5&marks=64').then((r) => {
-      if (r.body && r.body.ok && r.body.dashboard) onDashboard(r.body.dashboard);
+    const prof = (path) => api(path).then((r) => watch('prof', r));
+    jobs.push(prof('/profiler/dashboard?limit=5&marks=64').then((r) => {
+      if (ok(r) && r.body.dashboard) onDashboard(r.body.dashboard);
     }));
-    if (tick % 2 === 0 || !S.spanBudgetsSeen) {
-      jobs.push(api('/profiler/budgets').then((r) => {
-        S.spanBudgets = (r.body && r.body.ok && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
+    if (tick % 2 === 0 || !S.spanBudgetsSeen || frameBudget()) {
+      jobs.push(prof('/profiler/budgets').then((r) => {
+        S.spanBudgets = (ok(r) && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
         S.spanBudgetsSeen = true;
       }));
     }
-    jobs.push(api('/profiler/spikes').then((r) => {
-      S.spikes = (r.body && r.body.ok && Array.isArray(r.body.spikes)) ? r.body.spikes : [];
+    jobs.push(prof('/profiler/spikes').then((r) => {
+      S.spikes = (ok(r) && Array.isArray(r.body.spikes)) ? r.body.spikes : [];
     }));
     if (tick % 2 === 1 || !S.tree) {
-      jobs.push(api('/profiler/tree?limit=12').then((r) => {
-        if (r.body && r.body.ok && r.body.tree) S.tree = r.body.tree;
+      jobs.push(prof('/profiler/tree?limit=12').then((r) => {
+        if (ok(r) && r.body.tree) S.tree = r.body.tree;
       }));
     }
   }
   if (S.bud && (tick % 2 === 0 || !S.budgets)) {
-    jobs.push(api('/budgets?limit=100').then((r) => {
-      if (r.body && r.body.ok && r.body.budgets) onBudgets(r.body.budgets);
+    jobs.push(api('/budgets?limit=100').then((r) => watch('bud', r)).then((r) => {
+      if (ok(r) && r.body.budgets) onBudgets(r.body.budgets);
     }));
   }
   const res = await Promise.allSettled(jobs);
   for (const x of res) {
     if (x.status === 'rejected') throw x.reason;
   }
+  sampleWindowP95();
+  markPanels();
   renderAll();
 }
 
 function applyHealth(h) {
   const on = !!h.feature_flag;
   S.flag = on;
-  S.prof = !!h.profiler_enabled;
-  S.bud = !!h.budgets_enabled;
+  const prof = !!h.profiler_enabled, bud = !!h.budgets_enabled;
+  // A subsystem switched on again starts from what its routes answer next.
+  if (prof !== S.prof) S.routeOff.prof = '';
+  if (bud !== S.bud) S.routeOff.bud = '';
+  S.prof = prof;
+  S.bud = bud;
   S.health = h;
   document.body.dataset.flag = on ? 'on' : 'off';
+  document.body.dataset.profiler = S.prof ? 'on' : 'off';
+  document.body.dataset.budgets = S.bud ? 'on' : 'off';
   $('flag').textContent = on ? 'on' : 'off';
   $('pill-flag').className = 'pill ' + (on ? 'on' : 'off');
   $('prof-on').textContent = S.prof ? 'on' : 'off';
   $('pill-prof').className = 'pill ' + (S.prof ? 'on' : 'off');
   $('bud-on').textContent = S.bud ? 'on' : 'off';
   $('pill-bud').className = 'pill ' + (S.bud ? 'on' : 'off');
-  $('disabled').hidden = on;
-  $('main').classList.toggle('disabled', !on);
+  markPanels();
   const p = h.profiler;
   const dropped = p && isNum(p.dropped) ? p.dropped : 0;
   const hookDrops = p && p.hooks && isNum(p.hooks.dropped) ? p.hooks.dropped : 0;
@@ -162,6 +186,53 @@ function applyHealth(h) {
     $('assets-evictions').textContent = fint(a.evictions || 0);
     $('eval-info').textContent = isNum(b.last_evaluation) ? 'evaluated ' + ago(b.last_evaluation) : '';
   }
+}
+
+// Which panels show their data. The page-wide banner only when both
+// subsystems are off; otherwise each panel of a subsystem that is off (per
+// /health, or per its route's 403) says so itself.
+const PANEL_SUBSYSTEM = {
+  'p-frames': 'prof', 'p-top': 'prof', 'p-tree': 'prof', 'p-trace': 'prof', 'p-spanbud': 'prof', 'p-counters': 'prof',
+  'p-limits': 'bud', 'p-jobs': 'bud', 'p-assets': 'bud',
+};
+const OFF_TEXT = {
+  prof: 'The profiler is off: features.enable_perf and enable_perf_profiler_dashboard are false, and no code switched it on.',
+  bud: 'The budget manager is off: features.enable_perf and enable_perf_budgets are false, and no code switched it on.',
+};
+function markPanels() {
+  const none = !S.prof && !S.bud;
+  $('disabled').hidden = !none;
+  $('main').classList.toggle('disabled', none);
+  for (const id of Object.keys(PANEL_SUBSYSTEM)) {
+    const sub = PANEL_SUBSYSTEM[id];
+    const on = sub === 'prof' ? S.prof : S.bud;
+    const why = none ? '' : !on ? OFF_TEXT[sub]
+      : S.routeOff[sub] ? `Disabled: the adapter answers 403 "${S.routeOff[sub]}" for this panel's data.` : '';
+    const panel = $(id);
+    let note = panel._offNote;
+    if (why && !note) {
+      note = panel._offNote = document.createElement('div');
+      note.className = 'off-note';
+      panel.querySelector('.ph').after(note);
+    }
+    if (note) {
+      if (note.hidden !== !why) note.hidden = !why;
+      if (note.textContent !== why) note.textContent = why;
+    }
+    panel.classList.toggle('off', !!why);
+  }
+}
+
+// The frame chart's p95 line: the "(frame)" span budget's observed p95,
+// which the collector computes from every frame of its latest evaluation
+// window (1 s by default), attached to this round's sample. The p95 in
+// `frames` covers the time since start or reset: on a 2-minute axis it
+// would hide what changed in the last seconds.
+function sampleWindowP95() {
+  const last = S.hist.length ? S.hist[S.hist.length - 1] : null;
+  if (!last || last.wp95 !== undefined) return;
+  const b = frameBudget();
+  last.wp95 = b && b.state !== 'no_data' && isNum(b.observed_p95_ms) ? b.observed_p95_ms : null;
 }
 
 function pushWindow(arr, item) {

@@ -16,6 +16,8 @@ function renderFrames() {
   $('frame-max').textContent = f ? fmt(f.max_ms) + ' ms' : '\u2013';
   $('frame-fps').textContent = last && isNum(last.avg) && last.avg > 0 ? fmt(1000 / last.avg, 1) : '\u2013';
   $('frame-count').textContent = f ? fint(f.count) : '0';
+  const w = last && isNum(last.wp95) ? fmt(last.wp95) + ' ms' : '\u2013';
+  if ($('frame-p95-window').textContent !== w) $('frame-p95-window').textContent = w;
   const b = frameBudget();
   const parts = [];
   if (b && isNum(b.max_ms)) parts.push('max ' + fmt(b.max_ms) + ' ms');
@@ -34,11 +36,29 @@ function drawFrameChart() {
   const t0 = t1 - HISTORY_S;
   Object.assign(chart, {pad, t0, t1, w, h});
   const b = frameBudget();
+  // The p95 line: the (frame) budget's window p95 where the page has it
+  // (sampleWindowP95 in api.js); without a (frame) budget, the p95 since
+  // start, labelled so.
+  const inView = S.hist.filter((s) => s.t >= t0 - 1);
+  const p95Key = inView.some((s) => isNum(s.wp95)) ? 'wp95' : inView.some((s) => isNum(s.p95)) ? 'p95' : '';
+  const p95Pts = p95Key ? inView.filter((s) => isNum(s[p95Key])) : [];
+  // What is drawn, for tests: data-p95-source, data-p95-points, data-p95-last.
+  const drawn = {
+    p95Source: p95Key === 'wp95' ? 'window' : p95Key ? 'since-start' : '',
+    p95Points: String(p95Pts.length),
+    p95Last: p95Pts.length ? String(p95Pts[p95Pts.length - 1][p95Key]) : '',
+  };
+  for (const k of Object.keys(drawn)) if (c.dataset[k] !== drawn[k]) c.dataset[k] = drawn[k];
+  const label = p95Key === 'wp95' ? 'p95 per window of the (frame) budget'
+    : !p95Key ? 'p95'
+    : b ? 'p95 since start (the (frame) budget has no window p95 yet)'
+    : 'p95 since start (set a (frame) budget for a window p95)';
+  if ($('p95-label').textContent !== label) $('p95-label').textContent = label;
   let ymax = 0;
-  for (const s of S.hist) {
+  for (const s of inView) {
     if (s.t < t0) continue;
     if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
-    if (isNum(s.p95)) ymax = Math.max(ymax, s.p95);
+    if (p95Key && isNum(s[p95Key])) ymax = Math.max(ymax, s[p95Key]);
   }
   const lines = [];
   if (b && isNum(b.max_ms)) lines.push({v: b.max_ms, label: '(frame) max ' + fmt(b.max_ms) + ' ms'});
@@ -109,13 +129,13 @@ function drawFrameChart() {
     ctx.stroke();
   };
   series('avg', '#5aa9ff', 1.6);
-  series('p95', '#ffb347', 1.6);
+  if (p95Key) series(p95Key, '#ffb347', 1.6);
   ctx.lineWidth = 1;
-  if (!S.hist.some((s) => isNum(s.p95))) {
+  if (!p95Key) {
     ctx.fillStyle = '#8591a0';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.fillText(S.flag ? 'no frames yet (PERF_FRAME)' : 'perf is off', (pad.l + w - pad.r) / 2, (pad.t + h - pad.b) / 2);
+    ctx.fillText(S.prof ? 'no frames yet (PERF_FRAME)' : 'the profiler is off', (pad.l + w - pad.r) / 2, (pad.t + h - pad.b) / 2);
   }
 }
 $('frame-chart').addEventListener('mousemove', (e) => {
@@ -130,7 +150,8 @@ $('frame-chart').addEventListener('mousemove', (e) => {
   if (best) {
     pairs.push(['time', ((best.t - chart.t1).toFixed(0)) + ' s']);
     pairs.push(['avg', fmt(best.avg) + ' ms']);
-    pairs.push(['p95', fmt(best.p95) + ' ms']);
+    if (isNum(best.wp95)) pairs.push(['p95 (window)', fmt(best.wp95) + ' ms']);
+    pairs.push(['p95 since start', fmt(best.p95) + ' ms']);
   }
   for (const m of near.slice(0, 4)) pairs.push(['mark', esc(m.name) + ' <span class="muted">' + esc(m.category) + '</span>']);
   showTip(rowsHtml(pairs), e.clientX, e.clientY);

@@ -24,8 +24,9 @@ const S = {
   paused: false,
   needToken: false, authOk: false,
   flag: null, prof: false, bud: false,
+  routeOff: {prof: '', bud: ''},  // the detail of a data route's 403 "disabled", per subsystem
   health: null, dash: null, budgets: null, spanBudgets: [], spikes: [], tree: null,
-  hist: [],                 // frame samples: {t, avg, p95, count}
+  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count}
   cpuHist: [],              // {t, v}
   ctrHist: new Map(),       // counter name -> [{t, v}]
   marks: [],                // {t, name, category}
@@ -136,12 +137,23 @@ const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 
 // Keyed table rows, updated cell by cell: rows (and the buttons in cells
 // that do not change) survive a refresh, so clicks and hovers are not lost.
+// A row's key is keyOf(item) with its occurrence number: two items with the
+// same key (two sites whose cleaned names came out equal) get a row each,
+// not one shared row. Every row not made from `items` this time is removed,
+// so the table holds exactly one row per item.
 function syncRows(tbody, items, keyOf, cellsOf, decorate) {
   const old = new Map();
-  for (const tr of Array.from(tbody.rows)) old.set(tr.dataset.key, tr);
+  for (const tr of Array.from(tbody.rows)) {
+    if (tr.dataset.key === undefined || old.has(tr.dataset.key)) tr.remove();
+    else old.set(tr.dataset.key, tr);
+  }
+  const seen = new Map();
   let prev = null;
   for (const it of items) {
-    const k = keyOf(it);
+    const base = keyOf(it);
+    const n = seen.get(base) || 0;
+    seen.set(base, n + 1);
+    const k = JSON.stringify([base, n]);
     let tr = old.get(k);
     if (tr) old.delete(k);
     else { tr = document.createElement('tr'); tr.dataset.key = k; }
@@ -163,6 +175,31 @@ function syncRows(tbody, items, keyOf, cellsOf, decorate) {
     prev = tr;
   }
   for (const tr of old.values()) tr.remove();
+}
+// A site is its (name, category) pair (contract, section 8): the key of its rows.
+const siteKey = (a) => JSON.stringify([String(a.name), a.category == null ? null : String(a.category)]);
+// Inline styles are set through the CSSOM, never as style="" in markup: the
+// page's Content-Security-Policy refuses style attributes. `_s` keeps the
+// value last set, to skip writes that change nothing.
+function setStyle(el, prop, value) {
+  if (!el) return;
+  const memo = el._s || (el._s = {});
+  if (memo[prop] !== value) { el.style[prop] = value; memo[prop] = value; }
+}
+
+// Percentiles and self time rest on the spans the collector saw; coverage
+// (0..1, absent on older adapters: 1) is their share of all recorded spans.
+// Below 99% a figure gets a marker (an "approximately equal" sign) whose
+// title gives the share.
+const COVERAGE_MIN = 0.99;
+function coverageText(cov) {
+  if (!isNum(cov) || cov >= COVERAGE_MIN) return '';
+  const pct = Math.max(0, cov * 100);
+  return 'based on ' + (pct < 1 ? '<1' : String(Math.floor(pct + 1e-9))) + '% of spans';
+}
+function covMark(cov) {
+  const t = coverageText(cov);
+  return t ? `<span class="approx" title="${esc(t)}">\u2248</span>` : '';
 }
 
 // Tooltip shared by every view.

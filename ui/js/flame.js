@@ -11,7 +11,7 @@ function renderTree() {
   let roots = t.roots;
   const crumbs = [];
   for (const key of S.treeFocus) {
-    const n = roots.find((x) => x.name + '\u0001' + x.category === key);
+    const n = roots.find((x) => siteKey(x) === key);
     if (!n) { S.treeFocus = crumbs.map((c) => c.key); break; }
     crumbs.push({key, node: n});
     roots = [n];
@@ -37,7 +37,7 @@ function renderTree() {
     for (const n of sorted) {
       const w = (n.total_ms || 0) * scale;
       if (w >= 0.0015) {
-        const key = n.name + '\u0001' + n.category;
+        const key = siteKey(n);
         const path = parentKey.concat([key]);
         out.push({n, x, w, depth, path});
         maxDepth = Math.max(maxDepth, depth);
@@ -48,21 +48,40 @@ function renderTree() {
   };
   lay(roots, 0, 1 / total, 0, crumbs.length ? S.treeFocus.slice(0, crumbs.length - 1) : []);
   S.flameNodes = out;
-  let html = '';
+  // Built as elements, their geometry set through the CSSOM (the page's
+  // Content-Security-Policy refuses style attributes in markup).
+  const frag = document.createDocumentFragment();
+  const div = (cls, left, width, top) => {
+    const el = document.createElement('div');
+    el.className = cls;
+    el.style.left = (left * 100).toFixed(4) + '%';
+    el.style.width = (width * 100).toFixed(4) + '%';
+    el.style.top = top + 'px';
+    frag.appendChild(el);
+    return el;
+  };
   out.forEach((o, i) => {
     const n = o.n;
-    const left = (o.x * 100).toFixed(4), width = (o.w * 100).toFixed(4);
-    const tiny = o.w < 0.025 ? ' tiny' : '';
-    html += `<div class="fn${tiny}" data-i="${i}" data-name="${esc(n.name)}" style="left:${left}%;width:${width}%;top:${o.depth * 20}px;background:${colorOf(n.name)}">${tiny ? '' : esc(n.name) + ' <small>' + fmt(n.total_ms) + ' ms</small>'}</div>`;
+    const tiny = o.w < 0.025;
+    const el = div(tiny ? 'fn tiny' : 'fn', o.x, o.w, o.depth * 20);
+    el.dataset.i = String(i);
+    el.dataset.name = n.name;
+    el.style.background = colorOf(n.name);
+    if (!tiny) {
+      el.textContent = n.name + ' ';
+      const small = document.createElement('small');
+      small.textContent = fmt(n.total_ms) + ' ms';
+      el.appendChild(small);
+    }
     const kids = (n.children || []).reduce((s, c) => s + (c.total_ms || 0), 0);
     if (kids > 0 && n.total_ms > 0) {
       const selfFrac = Math.max(0, n.total_ms - kids) / n.total_ms;
       const sw = o.w * selfFrac;
-      if (sw >= 0.002) html += `<div class="fself" style="left:${((o.x + o.w - sw) * 100).toFixed(4)}%;width:${(sw * 100).toFixed(4)}%;top:${(o.depth + 1) * 20}px"></div>`;
+      if (sw >= 0.002) div('fself', o.x + o.w - sw, sw, (o.depth + 1) * 20);
     }
   });
   box.style.height = ((maxDepth + 2) * 20 + 4) + 'px';
-  box.innerHTML = html;
+  box.replaceChildren(frag);
 }
 $('call-tree').addEventListener('mousemove', (e) => {
   const el = e.target.closest('.fn');
@@ -73,7 +92,7 @@ $('call-tree').addEventListener('mousemove', (e) => {
   const root = S.flameNodes.length ? S.flameNodes.filter((x) => x.depth === 0).reduce((s, x) => s + x.n.total_ms, 0) : 0;
   showTip(`<b>${esc(n.name)}</b> <span class="muted">${esc(n.category)}</span>` + rowsHtml([
     ['total', fmt(n.total_ms) + ' ms' + (root ? ` (${(100 * n.total_ms / root).toFixed(1)}%)` : '')],
-    ['self', fmt(n.self_ms) + ' ms'],
+    ['self', covMark(n.coverage) + fmt(n.self_ms) + ' ms' + (coverageText(n.coverage) ? ` <span class="muted">(${coverageText(n.coverage)})</span>` : '')],
     ['calls', fint(n.count)],
     ['per call', n.count ? fmt(n.total_ms / n.count) + ' ms' : '\u2013'],
     ['children', String((n.children || []).length)],

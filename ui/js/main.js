@@ -12,7 +12,7 @@ const io = typeof IntersectionObserver === 'function' ? new IntersectionObserver
     if (e.isIntersecting && onScreen.get(e.target.id) === false) appeared = true;
     onScreen.set(e.target.id, e.isIntersecting);
   }
-  if (appeared && S.flag) requestAnimationFrame(() => renderAll(true));
+  if (appeared && (S.prof || S.bud)) requestAnimationFrame(() => renderAll(true));
 }, {rootMargin: '150px'}) : null;
 if (io) for (const p of document.querySelectorAll('main > .panel')) io.observe(p);
 const PANELS = [

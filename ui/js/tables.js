@@ -25,16 +25,22 @@ function renderTop() {
   });
   const shown = rows.slice(0, S.rows);
   const maxTotal = Math.max(1e-9, ...shown.map((a) => a.total_ms || 0));
-  syncRows($('top-time').tBodies[0], shown, (a) => a.name + '\u0001' + a.category, (a) => [
-    [`<span class="dot" style="background:${colorOf(a.name)}"></span>${esc(a.name)}`, 'l name'],
+  // Rows keyed by site, (name, category): one row per site shown, at most S.rows.
+  syncRows($('top-time').tBodies[0], shown, siteKey, (a) => [
+    ['<span class="dot"></span>' + esc(a.name), 'l name'],
     [esc(a.category), 'l'],
     [fint(a.count)],
-    [`<span class="barcell" style="width:${Math.round(40 * (a.total_ms || 0) / maxTotal)}px"></span>${fmt(a.total_ms)}`],
-    [fmt(a.self_ms)], [fmt(a.avg_ms)], [fmt(a.p95_ms)], [fmt(a.max_ms)], [fmt(a.total_kb, 0)],
+    ['<span class="barcell"></span>' + fmt(a.total_ms)],
+    [covMark(a.coverage) + fmt(a.self_ms)], [fmt(a.avg_ms)], [covMark(a.coverage) + fmt(a.p95_ms)], [fmt(a.max_ms)], [fmt(a.total_kb, 0)],
   ], (tr, a) => {
     if (tr.dataset.name !== a.name) tr.dataset.name = a.name;
     if (tr.dataset.category !== a.category) tr.dataset.category = a.category;
-    const title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${fmt(a.p50_ms)} \u00b7 p99 ${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB`;
+    setStyle(tr.cells[0].firstChild, 'backgroundColor', colorOf(a.name));
+    setStyle(tr.cells[3].firstChild, 'width', Math.round(40 * (a.total_ms || 0) / maxTotal) + 'px');
+    const cov = coverageText(a.coverage);
+    const approx = cov ? '\u2248' : '';
+    const title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${approx}${fmt(a.p50_ms)} \u00b7 p99 ${approx}${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB` +
+        (cov ? ` \u00b7 percentiles and self time ${cov}` : '');
     if (tr.title !== title) tr.title = title;
   });
   for (const th of $('top-time').tHead.rows[0].cells) {
@@ -85,8 +91,9 @@ function renderCats(cats) {
   const ul = $('cat-legend');
   const key = list.map((c) => c.name).join('\u0001') + '\u0002' + S.catFilter;
   if (ul._h !== key) {
-    ul.innerHTML = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot" style="background:${catColor(c.name)}"></span>${esc(c.name)}</span><b></b></li>`).join('');
+    ul.innerHTML = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot"></span>${esc(c.name)}</span><b></b></li>`).join('');
     ul._h = key;
+    list.forEach((c, i) => setStyle(ul.children[i].querySelector('.dot'), 'backgroundColor', catColor(c.name)));
   }
   list.forEach((c, i) => {
     const b = ul.children[i] && ul.children[i].lastElementChild;
@@ -194,7 +201,7 @@ function renderAssets() {
 function renderSpanBudgets() {
   const list = S.spanBudgets || [];
   const tb = $('budgets').tBodies[0];
-  syncRows(tb, list, (b) => b.name + '\u0001' + (b.category == null ? '' : b.category), (b) => [
+  syncRows(tb, list, siteKey, (b) => [
     [`${esc(b.name)}${b.category ? ' <span class="muted">' + esc(b.category) + '</span>' : ''}`, 'l name'],
     [[isNum(b.p95_ms) ? 'p95 \u2264 ' + fmt(b.p95_ms) : '', isNum(b.max_ms) ? 'max \u2264 ' + fmt(b.max_ms) : ''].filter(Boolean).join(' \u00b7 ') + ' ms', 'l'],
     [`p95 ${fmt(b.observed_p95_ms)} \u00b7 max ${fmt(b.observed_max_ms)}`, 'l'],

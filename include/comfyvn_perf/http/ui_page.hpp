@@ -1,18 +1,27 @@
 // comfyvn_perf — the dashboard page served at GET /api/perf/ui.
 // Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
 // `python3 tools/gen_ui_header.py` (the unit test `ui_header` fails while this file is stale).
-// 96700 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
+// 104761 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
 // Only the implementation section holds them: one file per program parses them.
 #pragma once
 
-#include <string_view>  // kDashboardHtml
+#include <string_view>  // kDashboardHtml, the CSP hashes
 
 namespace comfyvn::perf::http {
 
 // The page, one self-contained HTML document. Defined in the implementation
 // section (config.hpp, COMFYVN_PERF_IMPLEMENTATION).
 extern const std::string_view kDashboardHtml;
+
+// Content-Security-Policy source expressions for the page's one inline
+// <script> and one inline <style>: "sha256-" and the base64 SHA-256 of the
+// exact text between the tags, as served. With them a server sends
+// script-src '<kDashboardScriptHash>' and style-src '<kDashboardStyleHash>'
+// instead of 'unsafe-inline': the page has no inline event handler and no
+// style attribute, the generator refuses them.
+inline constexpr std::string_view kDashboardScriptHash = "sha256-g8LT40Ua6nw5g6BQkBU2WoWZ8DEwPxLYD5+7Y3gkmmU=";
+inline constexpr std::string_view kDashboardStyleHash = "sha256-N7X7civNI5hFBYoRNvGO5WG1DlIjbyfde89ZFy/YEGY=";
 
 }  // namespace comfyvn::perf::http
 
@@ -91,6 +100,9 @@ input:focus, select:focus { outline: 1px solid var(--accent); border-color: var(
 /* layout */
 main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; padding: 12px 14px; }
 main.disabled .panel { opacity: .35; pointer-events: none; filter: grayscale(.6); }
+/* a panel whose subsystem is off (or whose route answered "disabled"): its note, the rest dimmed */
+.panel.off > :not(.ph):not(.off-note) { opacity: .35; pointer-events: none; filter: grayscale(.6); }
+.off-note { margin: 0 0 8px; padding: 6px 10px; border: 1px solid #3a4656; background: #18212c; border-radius: 6px; color: var(--muted); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; min-width: 0;
   contain: layout paint; /* a refresh inside one panel lays out and paints that panel only */ }
 .panel.wide { grid-column: 1 / -1; }
@@ -142,6 +154,7 @@ canvas { display: block; width: 100%; }
 .tbl.click tbody tr { cursor: pointer; }
 .tbl tr.sel { background: #22324a; }
 .tbl td .barcell { display: inline-block; height: 6px; background: var(--accent); opacity: .55; border-radius: 2px; margin-right: 6px; vertical-align: middle; }
+.approx { color: var(--warn); margin-right: 3px; cursor: help; }
 .dot { display: inline-block; width: 8px; height: 8px; border-radius: 2px; margin-right: 6px; vertical-align: middle; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 999px; font-size: 11px; border: 1px solid var(--line); }
 .badge.ok { color: var(--ok); border-color: #2f6b4a; }
@@ -250,8 +263,8 @@ canvas { display: block; width: 100%; }
 </header>
 
 <div class="banner" id="disabled" hidden>
-  <b>Perf is disabled.</b> <span id="disabled-text">features.enable_perf is off: only
-  <code>/api/perf/health</code> is polled.</span> Turn it on in the config file
+  <b>Perf is disabled.</b> <span id="disabled-text">The profiler and the budget manager are off
+  (features.enable_perf and the legacy keys): only <code>/api/perf/health</code> is polled.</span> Turn it on in the config file
   (<code>"features": {"enable_perf": true}</code>), with <code>COMFYVN_ENABLE_PERF=1</code>, or run the
   demo with <code>--enable-perf</code>; this page notices within seconds.
 </div>
@@ -269,10 +282,12 @@ canvas { display: block; width: 100%; }
     <div class="ph">
       <h2>Frame time</h2>
       <div class="kpis">
-        <div class="kpi big"><span>p95</span><b><span data-testid="frame-p95-ms" id="frame-p95">0</span><small> ms</small></b></div>
+        <div class="kpi big"><span>p95 since start</span><b><span data-testid="frame-p95-ms" id="frame-p95">0</span><small> ms</small></b></div>
+        <div class="kpi"><span>p95 (window)</span><b id="frame-p95-window" title="the (frame) span budget's p95 over its latest window">&ndash;</b></div>
         <div class="kpi"><span>avg (1 s)</span><b id="frame-avg">&ndash;</b></div>
         <div class="kpi"><span>avg</span><b id="frame-avg-all">&ndash;</b></div>
-        <div class="kpi"><span>max</span><b id="frame-max">&ndash;</b></div>
+)comfyvn_ui"
+    R"comfyvn_ui(        <div class="kpi"><span>max</span><b id="frame-max">&ndash;</b></div>
         <div class="kpi"><span>fps</span><b id="frame-fps">&ndash;</b></div>
         <div class="kpi"><span>frames</span><b id="frame-count">0</b></div>
       </div>
@@ -280,13 +295,12 @@ canvas { display: block; width: 100%; }
     <div class="chart-wrap"><canvas id="frame-chart" height="190"></canvas></div>
     <div class="legend">
       <span><i class="sw s-avg"></i>avg per second</span>
-      <span><i class="sw s-p95"></i>p95 (since start or reset)</span>
+      <span><i class="sw s-p95"></i><span id="p95-label">p95</span></span>
       <span><i class="sw s-bud"></i><span id="budget-label">no (frame) budget</span></span>
       <span><i class="sw s-mark"></i>marks</span>
       <span class="muted">last 2 minutes</span>
     </div>
-)comfyvn_ui"
-    R"comfyvn_ui(    <div class="marks" id="marks"></div>
+    <div class="marks" id="marks"></div>
   </section>
 
   <section class="panel wide" id="p-top">
@@ -455,8 +469,9 @@ const S = {
   paused: false,
   needToken: false, authOk: false,
   flag: null, prof: false, bud: false,
+  routeOff: {prof: '', bud: ''},  // the detail of a data route's 403 "disabled", per subsystem
   health: null, dash: null, budgets: null, spanBudgets: [], spikes: [], tree: null,
-  hist: [],                 // frame samples: {t, avg, p95, count}
+  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count}
   cpuHist: [],              // {t, v}
   ctrHist: new Map(),       // counter name -> [{t, v}]
   marks: [],                // {t, name, category}
@@ -567,12 +582,23 @@ const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 
 // Keyed table rows, updated cell by cell: rows (and the buttons in cells
 // that do not change) survive a refresh, so clicks and hovers are not lost.
+// A row's key is keyOf(item) with its occurrence number: two items with the
+// same key (two sites whose cleaned names came out equal) get a row each,
+// not one shared row. Every row not made from `items` this time is removed,
+// so the table holds exactly one row per item.
 function syncRows(tbody, items, keyOf, cellsOf, decorate) {
   const old = new Map();
-  for (const tr of Array.from(tbody.rows)) old.set(tr.dataset.key, tr);
+  for (const tr of Array.from(tbody.rows)) {
+    if (tr.dataset.key === undefined || old.has(tr.dataset.key)) tr.remove();
+    else old.set(tr.dataset.key, tr);
+  }
+  const seen = new Map();
   let prev = null;
   for (const it of items) {
-    const k = keyOf(it);
+    const base = keyOf(it);
+    const n = seen.get(base) || 0;
+    seen.set(base, n + 1);
+    const k = JSON.stringify([base, n]);
     let tr = old.get(k);
     if (tr) old.delete(k);
     else { tr = document.createElement('tr'); tr.dataset.key = k; }
@@ -595,6 +621,32 @@ function syncRows(tbody, items, keyOf, cellsOf, decorate) {
   }
   for (const tr of old.values()) tr.remove();
 }
+// A site is its (name, category) pair (contract, section 8): the key of its rows.
+const siteKey = (a) => JSON.stringify([String(a.name), a.category == null ? null : String(a.category)]);
+// Inline styles are set through the CSSOM, never as style="" in markup: the
+// page's Content-Security-Policy refuses style attributes. `_s` keeps the
+// value last set, to skip writes that change nothing.
+function setStyle(el, prop, value) {
+  if (!el) return;
+  const memo = el._s || (el._s = {});
+  if (memo[prop] !== value) { el.style[prop] = value; memo[prop] = value; }
+}
+
+)comfyvn_ui"
+    R"comfyvn_ui(// Percentiles and self time rest on the spans the collector saw; coverage
+// (0..1, absent on older adapters: 1) is their share of all recorded spans.
+// Below 99% a figure gets a marker (an "approximately equal" sign) whose
+// title gives the share.
+const COVERAGE_MIN = 0.99;
+function coverageText(cov) {
+  if (!isNum(cov) || cov >= COVERAGE_MIN) return '';
+  const pct = Math.max(0, cov * 100);
+  return 'based on ' + (pct < 1 ? '<1' : String(Math.floor(pct + 1e-9))) + '% of spans';
+}
+function covMark(cov) {
+  const t = coverageText(cov);
+  return t ? `<span class="approx" title="${esc(t)}">\u2248</span>` : '';
+}
 
 // Tooltip shared by every view.
 const tip = $('tip');
@@ -614,13 +666,19 @@ const rowsHtml = (pairs) => '<table>' + pairs.map((p) => `<tr><td>${esc(p[0])}</
 // ---- ui/js/api.js
 // The API client and the polling loop.
 //
-// Polling: /health about once a second. With the perf flag on, also the
-// profiler dashboard and the spikes every second; the span budgets, the
-// budget manager and the call tree every other second; each only while its
-// subsystem is enabled. With the flag off
-// only /health is called, backing off to one call every 10 s. A 401 asks for
-// the bearer token once (kept in sessionStorage) and stops the data routes
-// until one is given.
+// Polling: /health about once a second. Each panel follows its own
+// subsystem, as /health reports it (profiler_enabled, budgets_enabled), not
+// the umbrella flag: a program may switch the profiler on from code, or the
+// config may turn on one legacy key, while features.enable_perf stays off.
+// With the profiler on: the profiler dashboard and the spikes every second,
+// the call tree every other second, the span budgets every other second (every
+// second while a "(frame)" budget exists: its window p95 is the frame
+// chart's p95 line). With the budget manager on: /budgets every other second.
+// A data route that answers 403 "... disabled" (the flags changed since
+// /health) turns its panels off until it answers again. With both off only
+// /health is called, backing off to one call every 10 s. A 401 asks for the
+// bearer token once (kept in sessionStorage) and stops the data routes until
+// one is given.
 
 // -------------------------------------------------------------- transport
 async function request(path, opts) {
@@ -641,8 +699,7 @@ async function api(path, opts) {
   try { body = JSON.parse(r.text); } catch (e) { body = null; }
   return {status: r.status, body};
 }
-)comfyvn_ui"
-    R"comfyvn_ui(const post = (path, obj) => api(path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(obj || {})});
+const post = (path, obj) => api(path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(obj || {})});
 const detailOf = (r) => (r.body && r.body.detail) ? r.body.detail : ('HTTP ' + r.status);
 
 function setConn(kind, text) {
@@ -667,8 +724,8 @@ async function poll() {
     S.failures = 0;
     S.lastOk = Date.now();
     applyHealth(h.body);
-    if (!h.body.feature_flag) {
-      // Disabled: /health only, less and less often (2, 4, 8, then every 10 s).
+    if (!S.prof && !S.bud) {
+      // Nothing to show: /health only, less and less often (2, 4, 8, then every 10 s).
       S.offRounds++;
       next = Math.min(10000, 1000 * Math.pow(2, Math.min(S.offRounds, 4)));
       setConn('idle', 'perf off \u00b7 next check ' + (next / 1000).toFixed(0) + ' s');
@@ -698,6 +755,16 @@ async function poll() {
   if (!S.paused) schedule(Math.max(100, next - (performance.now() - started)));
 }
 
+// A data route's answer: a 403 whose detail says "disabled" turns that
+// subsystem's panels off (the flags changed after /health answered); any
+// 200 turns them on again.
+function watch(sub, r) {
+  if (r.status === 403 && r.body && /disabled/i.test(String(r.body.detail || ''))) S.routeOff[sub] = String(r.body.detail);
+  else if (r.status === 200) S.routeOff[sub] = '';
+  return r;
+}
+const ok = (r) => r.status === 200 && r.body && r.body.ok;
+
 async function pollData() {
   const jobs = [];
   const tick = S.tick++;
@@ -708,51 +775,59 @@ async function pollData() {
     if (r.status !== 401) S.authOk = true;
   }
   if (S.prof) {
-    jobs.push(api('/profiler/dashboard?limit=5&marks=64').then((r) => {
-      if (r.body && r.body.ok && r.body.dashboard) onDashboard(r.body.dashboard);
+    const prof = (path) => api(path).then((r) => watch('prof', r));
+    jobs.push(prof('/profiler/dashboard?limit=5&marks=64').then((r) => {
+      if (ok(r) && r.body.dashboard) onDashboard(r.body.dashboard);
     }));
-    if (tick % 2 === 0 || !S.spanBudgetsSeen) {
-      jobs.push(api('/profiler/budgets').then((r) => {
-        S.spanBudgets = (r.body && r.body.ok && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
+    if (tick % 2 === 0 || !S.spanBudgetsSeen || frameBudget()) {
+      jobs.push(prof('/profiler/budgets').then((r) => {
+        S.spanBudgets = (ok(r) && Array.isArray(r.body.budgets)) ? r.body.budgets : [];
         S.spanBudgetsSeen = true;
       }));
     }
-    jobs.push(api('/profiler/spikes').then((r) => {
-      S.spikes = (r.body && r.body.ok && Array.isArray(r.body.spikes)) ? r.body.spikes : [];
+    jobs.push(prof('/profiler/spikes').then((r) => {
+      S.spikes = (ok(r) && Array.isArray(r.body.spikes)) ? r.body.spikes : [];
     }));
     if (tick % 2 === 1 || !S.tree) {
-      jobs.push(api('/profiler/tree?limit=12').then((r) => {
-        if (r.body && r.body.ok && r.body.tree) S.tree = r.body.tree;
+      jobs.push(prof('/profiler/tree?limit=12').then((r) => {
+        if (ok(r) && r.body.tree) S.tree = r.body.tree;
       }));
     }
   }
   if (S.bud && (tick % 2 === 0 || !S.budgets)) {
-    jobs.push(api('/budgets?limit=100').then((r) => {
-      if (r.body && r.body.ok && r.body.budgets) onBudgets(r.body.budgets);
+    jobs.push(api('/budgets?limit=100').then((r) => watch('bud', r)).then((r) => {
+      if (ok(r) && r.body.budgets) onBudgets(r.body.budgets);
     }));
   }
   const res = await Promise.allSettled(jobs);
   for (const x of res) {
     if (x.status === 'rejected') throw x.reason;
   }
+  sampleWindowP95();
+  markPanels();
   renderAll();
 }
 
 function applyHealth(h) {
   const on = !!h.feature_flag;
   S.flag = on;
-  S.prof = !!h.profiler_enabled;
-  S.bud = !!h.budgets_enabled;
+  const prof = !!h.profiler_enabled, bud = !!h.budgets_enabled;
+  // A subsystem switched on again starts from what its routes answer next.
+  if (prof !== S.prof) S.routeOff.prof = '';
+  if (bud !== S.bud) S.routeOff.bud = '';
+  S.prof = prof;
+  S.bud = bud;
   S.health = h;
   document.body.dataset.flag = on ? 'on' : 'off';
+  document.body.dataset.profiler = S.prof ? 'on' : 'off';
+  document.body.dataset.budgets = S.bud ? 'on' : 'off';
   $('flag').textContent = on ? 'on' : 'off';
   $('pill-flag').className = 'pill ' + (on ? 'on' : 'off');
   $('prof-on').textContent = S.prof ? 'on' : 'off';
   $('pill-prof').className = 'pill ' + (S.prof ? 'on' : 'off');
   $('bud-on').textContent = S.bud ? 'on' : 'off';
   $('pill-bud').className = 'pill ' + (S.bud ? 'on' : 'off');
-  $('disabled').hidden = on;
-  $('main').classList.toggle('disabled', !on);
+  markPanels();
   const p = h.profiler;
   const dropped = p && isNum(p.dropped) ? p.dropped : 0;
   const hookDrops = p && p.hooks && isNum(p.hooks.dropped) ? p.hooks.dropped : 0;
@@ -777,6 +852,53 @@ function applyHealth(h) {
     $('assets-evictions').textContent = fint(a.evictions || 0);
     $('eval-info').textContent = isNum(b.last_evaluation) ? 'evaluated ' + ago(b.last_evaluation) : '';
   }
+}
+
+// Which panels show their data. The page-wide banner only when both
+// subsystems are off; otherwise each panel of a subsystem that is off (per
+// /health, or per its route's 403) says so itself.
+const PANEL_SUBSYSTEM = {
+  'p-frames': 'prof', 'p-top': 'prof', 'p-tree': 'prof', 'p-trace': 'prof', 'p-spanbud': 'prof', 'p-counters': 'prof',
+  'p-limits': 'bud', 'p-jobs': 'bud', 'p-assets': 'bud',
+};
+const OFF_TEXT = {
+  prof: 'The profiler is off: features.enable_perf and enable_perf_profiler_dashboard are false, and no code switched it on.',
+  bud: 'The budget manager is off: features.enable_perf and enable_perf_budgets are false, and no code switched it on.',
+};
+function markPanels() {
+  const none = !S.prof && !S.bud;
+  $('disabled').hidden = !none;
+  $('main').classList.toggle('disabled', none);
+  for (const id of Object.keys(PANEL_SUBSYSTEM)) {
+    const sub = PANEL_SUBSYSTEM[id];
+    const on = sub === 'prof' ? S.prof : S.bud;
+    const why = none ? '' : !on ? OFF_TEXT[sub]
+      : S.routeOff[sub] ? `Disabled: the adapter answers 403 "${S.routeOff[sub]}" for this panel's data.` : '';
+    const panel = $(id);
+    let note = panel._offNote;
+    if (why && !note) {
+      note = panel._offNote = document.createElement('div');
+      note.className = 'off-note';
+      panel.querySelector('.ph').after(note);
+    }
+    if (note) {
+      if (note.hidden !== !why) note.hidden = !why;
+      if (note.textContent !== why) note.textContent = why;
+    }
+    panel.classList.toggle('off', !!why);
+  }
+}
+
+// The frame chart's p95 line: the "(frame)" span budget's observed p95,
+// which the collector computes from every frame of its latest evaluation
+// window (1 s by default), attached to this round's sample. The p95 in
+// `frames` covers the time since start or reset: on a 2-minute axis it
+// would hide what changed in the last seconds.
+function sampleWindowP95() {
+  const last = S.hist.length ? S.hist[S.hist.length - 1] : null;
+  if (!last || last.wp95 !== undefined) return;
+  const b = frameBudget();
+  last.wp95 = b && b.state !== 'no_data' && isNum(b.observed_p95_ms) ? b.observed_p95_ms : null;
 }
 
 function pushWindow(arr, item) {
@@ -846,6 +968,8 @@ function renderFrames() {
   $('frame-max').textContent = f ? fmt(f.max_ms) + ' ms' : '\u2013';
   $('frame-fps').textContent = last && isNum(last.avg) && last.avg > 0 ? fmt(1000 / last.avg, 1) : '\u2013';
   $('frame-count').textContent = f ? fint(f.count) : '0';
+  const w = last && isNum(last.wp95) ? fmt(last.wp95) + ' ms' : '\u2013';
+  if ($('frame-p95-window').textContent !== w) $('frame-p95-window').textContent = w;
   const b = frameBudget();
   const parts = [];
   if (b && isNum(b.max_ms)) parts.push('max ' + fmt(b.max_ms) + ' ms');
@@ -864,11 +988,30 @@ function drawFrameChart() {
   const t0 = t1 - HISTORY_S;
   Object.assign(chart, {pad, t0, t1, w, h});
   const b = frameBudget();
+  // The p95 line: the (frame) budget's window p95 where the page has it
+  // (sampleWindowP95 in api.js); without a (frame) budget, the p95 since
+  // start, labelled so.
+  const inView = S.hist.filter((s) => s.t >= t0 - 1);
+  const p95Key = inView.some((s) => isNum(s.wp95)) ? 'wp95' : inView.some((s) => isNum(s.p95)) ? 'p95' : '';
+  const p95Pts = p95Key ? inView.filter((s) => isNum(s[p95Key])) : [];
+  // What is drawn, for tests: data-p95-source, data-p95-points, data-p95-last.
+  const drawn = {
+    p95Source: p95Key === 'wp95' ? 'window' : p95Key ? 'since-start' : '',
+    p95Points: String(p95Pts.length),
+    p95Last: p95Pts.length ? String(p95Pts[p95Pts.length - 1][p95Key]) : '',
+  };
+  for (const k of Object.keys(drawn)) if (c.dataset[k] !== drawn[k]) c.dataset[k] = drawn[k];
+  const label = p95Key === 'wp95' ? 'p95 per window of the (frame) budget'
+    : !p95Key ? 'p95'
+    : b ? 'p95 since start (the (frame) budget has no window p95 yet)'
+    : 'p95 since start (set a (frame) budget for a window p95)';
+  if ($('p95-label').textContent !== label) $('p95-label').textContent = label;
   let ymax = 0;
-  for (const s of S.hist) {
+  for (const s of inView) {
     if (s.t < t0) continue;
-    if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
-    if (isNum(s.p95)) ymax = Math.max(ymax, s.p95);
+)comfyvn_ui"
+    R"comfyvn_ui(    if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
+    if (p95Key && isNum(s[p95Key])) ymax = Math.max(ymax, s[p95Key]);
   }
   const lines = [];
   if (b && isNum(b.max_ms)) lines.push({v: b.max_ms, label: '(frame) max ' + fmt(b.max_ms) + ' ms'});
@@ -939,13 +1082,13 @@ function drawFrameChart() {
     ctx.stroke();
   };
   series('avg', '#5aa9ff', 1.6);
-  series('p95', '#ffb347', 1.6);
+  if (p95Key) series(p95Key, '#ffb347', 1.6);
   ctx.lineWidth = 1;
-  if (!S.hist.some((s) => isNum(s.p95))) {
+  if (!p95Key) {
     ctx.fillStyle = '#8591a0';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.fillText(S.flag ? 'no frames yet (PERF_FRAME)' : 'perf is off', (pad.l + w - pad.r) / 2, (pad.t + h - pad.b) / 2);
+    ctx.fillText(S.prof ? 'no frames yet (PERF_FRAME)' : 'the profiler is off', (pad.l + w - pad.r) / 2, (pad.t + h - pad.b) / 2);
   }
 }
 $('frame-chart').addEventListener('mousemove', (e) => {
@@ -960,7 +1103,8 @@ $('frame-chart').addEventListener('mousemove', (e) => {
   if (best) {
     pairs.push(['time', ((best.t - chart.t1).toFixed(0)) + ' s']);
     pairs.push(['avg', fmt(best.avg) + ' ms']);
-    pairs.push(['p95', fmt(best.p95) + ' ms']);
+    if (isNum(best.wp95)) pairs.push(['p95 (window)', fmt(best.wp95) + ' ms']);
+    pairs.push(['p95 since start', fmt(best.p95) + ' ms']);
   }
   for (const m of near.slice(0, 4)) pairs.push(['mark', esc(m.name) + ' <span class="muted">' + esc(m.category) + '</span>']);
   showTip(rowsHtml(pairs), e.clientX, e.clientY);
@@ -1026,8 +1170,7 @@ function renderHost() {
       (m.pressure && isNum(m.pressure.cpu) ? ` \u00b7 CPU pressure ${fmt(m.pressure.cpu, 1)}%` : '') +
       (m.cgroup ? ` \u00b7 cgroup ${m.cgroup}` : '');
   if ($('host-proc').textContent !== proc) $('host-proc').textContent = proc;
-)comfyvn_ui"
-    R"comfyvn_ui(  const g = gpus.map((x) => `<div>GPU ${esc(x.id)} ${esc(x.name)}: ${fmt(x.util, 0)}% \u00b7 ${fint(x.mem_used)} / ${fint(x.mem_total)} MB${isNum(x.temp_c) ? ' \u00b7 ' + fmt(x.temp_c, 0) + ' \u00b0C' : ''}</div>`).join('');
+  const g = gpus.map((x) => `<div>GPU ${esc(x.id)} ${esc(x.name)}: ${fmt(x.util, 0)}% \u00b7 ${fint(x.mem_used)} / ${fint(x.mem_total)} MB${isNum(x.temp_c) ? ' \u00b7 ' + fmt(x.temp_c, 0) + ' \u00b0C' : ''}</div>`).join('');
   if ($('host-gpus')._h !== g) { $('host-gpus').innerHTML = g; $('host-gpus')._h = g; }
 }
 
@@ -1109,16 +1252,22 @@ function renderTop() {
   });
   const shown = rows.slice(0, S.rows);
   const maxTotal = Math.max(1e-9, ...shown.map((a) => a.total_ms || 0));
-  syncRows($('top-time').tBodies[0], shown, (a) => a.name + '\u0001' + a.category, (a) => [
-    [`<span class="dot" style="background:${colorOf(a.name)}"></span>${esc(a.name)}`, 'l name'],
+  // Rows keyed by site, (name, category): one row per site shown, at most S.rows.
+  syncRows($('top-time').tBodies[0], shown, siteKey, (a) => [
+    ['<span class="dot"></span>' + esc(a.name), 'l name'],
     [esc(a.category), 'l'],
     [fint(a.count)],
-    [`<span class="barcell" style="width:${Math.round(40 * (a.total_ms || 0) / maxTotal)}px"></span>${fmt(a.total_ms)}`],
-    [fmt(a.self_ms)], [fmt(a.avg_ms)], [fmt(a.p95_ms)], [fmt(a.max_ms)], [fmt(a.total_kb, 0)],
+    ['<span class="barcell"></span>' + fmt(a.total_ms)],
+    [covMark(a.coverage) + fmt(a.self_ms)], [fmt(a.avg_ms)], [covMark(a.coverage) + fmt(a.p95_ms)], [fmt(a.max_ms)], [fmt(a.total_kb, 0)],
   ], (tr, a) => {
     if (tr.dataset.name !== a.name) tr.dataset.name = a.name;
     if (tr.dataset.category !== a.category) tr.dataset.category = a.category;
-    const title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${fmt(a.p50_ms)} \u00b7 p99 ${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB`;
+    setStyle(tr.cells[0].firstChild, 'backgroundColor', colorOf(a.name));
+    setStyle(tr.cells[3].firstChild, 'width', Math.round(40 * (a.total_ms || 0) / maxTotal) + 'px');
+    const cov = coverageText(a.coverage);
+    const approx = cov ? '\u2248' : '';
+    const title = `${a.name} [${a.category}] min ${fmt(a.min_ms)} ms \u00b7 p50 ${approx}${fmt(a.p50_ms)} \u00b7 p99 ${approx}${fmt(a.p99_ms)} \u00b7 max ${fmt(a.max_kb)} KB` +
+        (cov ? ` \u00b7 percentiles and self time ${cov}` : '');
     if (tr.title !== title) tr.title = title;
   });
   for (const th of $('top-time').tHead.rows[0].cells) {
@@ -1169,8 +1318,9 @@ function renderCats(cats) {
   const ul = $('cat-legend');
   const key = list.map((c) => c.name).join('\u0001') + '\u0002' + S.catFilter;
   if (ul._h !== key) {
-    ul.innerHTML = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot" style="background:${catColor(c.name)}"></span>${esc(c.name)}</span><b></b></li>`).join('');
+    ul.innerHTML = list.map((c) => `<li data-cat="${esc(c.name)}"${S.catFilter === c.name ? ' class="sel"' : ''}><span><span class="dot"></span>${esc(c.name)}</span><b></b></li>`).join('');
     ul._h = key;
+    list.forEach((c, i) => setStyle(ul.children[i].querySelector('.dot'), 'backgroundColor', catColor(c.name)));
   }
   list.forEach((c, i) => {
     const b = ul.children[i] && ul.children[i].lastElementChild;
@@ -1203,7 +1353,8 @@ function renderSpikes() {
     tr.classList.toggle('sel', S.selectedSpike === s.id);
   });
 }
-$('spikes').tBodies[0].addEventListener('click', (e) => {
+)comfyvn_ui"
+    R"comfyvn_ui($('spikes').tBodies[0].addEventListener('click', (e) => {
   const tr = e.target.closest('tr[data-spike-id]');
   if (!tr) return;
   const id = Number(tr.dataset.spikeId);
@@ -1278,7 +1429,7 @@ function renderAssets() {
 function renderSpanBudgets() {
   const list = S.spanBudgets || [];
   const tb = $('budgets').tBodies[0];
-  syncRows(tb, list, (b) => b.name + '\u0001' + (b.category == null ? '' : b.category), (b) => [
+  syncRows(tb, list, siteKey, (b) => [
     [`${esc(b.name)}${b.category ? ' <span class="muted">' + esc(b.category) + '</span>' : ''}`, 'l name'],
     [[isNum(b.p95_ms) ? 'p95 \u2264 ' + fmt(b.p95_ms) : '', isNum(b.max_ms) ? 'max \u2264 ' + fmt(b.max_ms) : ''].filter(Boolean).join(' \u00b7 ') + ' ms', 'l'],
     [`p95 ${fmt(b.observed_p95_ms)} \u00b7 max ${fmt(b.observed_max_ms)}`, 'l'],
@@ -1335,8 +1486,7 @@ function renderCounters() {
     const v = fmt(c.last);
     const st = `min ${fmt(c.min)} \u00b7 avg ${fmt(c.avg)} \u00b7 max ${fmt(c.max)} \u00b7 ${fint(c.count)} samples`;
     const ve = el.querySelector('.v'), se = el.querySelector('.s');
-)comfyvn_ui"
-    R"comfyvn_ui(    if (ve.textContent !== v) ve.textContent = v;
+    if (ve.textContent !== v) ve.textContent = v;
     if (se.textContent !== st) se.textContent = st;
   });
 }
@@ -1355,7 +1505,7 @@ function renderTree() {
   let roots = t.roots;
   const crumbs = [];
   for (const key of S.treeFocus) {
-    const n = roots.find((x) => x.name + '\u0001' + x.category === key);
+    const n = roots.find((x) => siteKey(x) === key);
     if (!n) { S.treeFocus = crumbs.map((c) => c.key); break; }
     crumbs.push({key, node: n});
     roots = [n];
@@ -1381,7 +1531,7 @@ function renderTree() {
     for (const n of sorted) {
       const w = (n.total_ms || 0) * scale;
       if (w >= 0.0015) {
-        const key = n.name + '\u0001' + n.category;
+        const key = siteKey(n);
         const path = parentKey.concat([key]);
         out.push({n, x, w, depth, path});
         maxDepth = Math.max(maxDepth, depth);
@@ -1392,21 +1542,40 @@ function renderTree() {
   };
   lay(roots, 0, 1 / total, 0, crumbs.length ? S.treeFocus.slice(0, crumbs.length - 1) : []);
   S.flameNodes = out;
-  let html = '';
+  // Built as elements, their geometry set through the CSSOM (the page's
+  // Content-Security-Policy refuses style attributes in markup).
+  const frag = document.createDocumentFragment();
+  const div = (cls, left, width, top) => {
+    const el = document.createElement('div');
+    el.className = cls;
+    el.style.left = (left * 100).toFixed(4) + '%';
+    el.style.width = (width * 100).toFixed(4) + '%';
+    el.style.top = top + 'px';
+    frag.appendChild(el);
+    return el;
+  };
   out.forEach((o, i) => {
     const n = o.n;
-    const left = (o.x * 100).toFixed(4), width = (o.w * 100).toFixed(4);
-    const tiny = o.w < 0.025 ? ' tiny' : '';
-    html += `<div class="fn${tiny}" data-i="${i}" data-name="${esc(n.name)}" style="left:${left}%;width:${width}%;top:${o.depth * 20}px;background:${colorOf(n.name)}">${tiny ? '' : esc(n.name) + ' <small>' + fmt(n.total_ms) + ' ms</small>'}</div>`;
+    const tiny = o.w < 0.025;
+    const el = div(tiny ? 'fn tiny' : 'fn', o.x, o.w, o.depth * 20);
+    el.dataset.i = String(i);
+    el.dataset.name = n.name;
+    el.style.background = colorOf(n.name);
+    if (!tiny) {
+      el.textContent = n.name + ' ';
+      const small = document.createElement('small');
+      small.textContent = fmt(n.total_ms) + ' ms';
+      el.appendChild(small);
+    }
     const kids = (n.children || []).reduce((s, c) => s + (c.total_ms || 0), 0);
     if (kids > 0 && n.total_ms > 0) {
       const selfFrac = Math.max(0, n.total_ms - kids) / n.total_ms;
       const sw = o.w * selfFrac;
-      if (sw >= 0.002) html += `<div class="fself" style="left:${((o.x + o.w - sw) * 100).toFixed(4)}%;width:${(sw * 100).toFixed(4)}%;top:${(o.depth + 1) * 20}px"></div>`;
+      if (sw >= 0.002) div('fself', o.x + o.w - sw, sw, (o.depth + 1) * 20);
     }
   });
   box.style.height = ((maxDepth + 2) * 20 + 4) + 'px';
-  box.innerHTML = html;
+  box.replaceChildren(frag);
 }
 $('call-tree').addEventListener('mousemove', (e) => {
   const el = e.target.closest('.fn');
@@ -1417,7 +1586,7 @@ $('call-tree').addEventListener('mousemove', (e) => {
   const root = S.flameNodes.length ? S.flameNodes.filter((x) => x.depth === 0).reduce((s, x) => s + x.n.total_ms, 0) : 0;
   showTip(`<b>${esc(n.name)}</b> <span class="muted">${esc(n.category)}</span>` + rowsHtml([
     ['total', fmt(n.total_ms) + ' ms' + (root ? ` (${(100 * n.total_ms / root).toFixed(1)}%)` : '')],
-    ['self', fmt(n.self_ms) + ' ms'],
+    ['self', covMark(n.coverage) + fmt(n.self_ms) + ' ms' + (coverageText(n.coverage) ? ` <span class="muted">(${coverageText(n.coverage)})</span>` : '')],
     ['calls', fint(n.count)],
     ['per call', n.count ? fmt(n.total_ms / n.count) + ' ms' : '\u2013'],
     ['children', String((n.children || []).length)],
@@ -1514,7 +1683,8 @@ function buildTrace(doc) {
     } else if (ph === 'C' && isNum(e.ts) && e.args) {
       const keys = Object.keys(e.args);
       for (const k of keys) {
-        const v = e.args[k];
+)comfyvn_ui"
+    R"comfyvn_ui(        const v = e.args[k];
         if (!isNum(v)) continue;
         const cn = keys.length > 1 ? e.name + '.' + k : String(e.name);
         let list = counters.get(cn);
@@ -1724,8 +1894,7 @@ function drawTrace() {
     if (m.ts < v0 || m.ts > v1) continue;
     const x = Math.round(X(m.ts)) + 0.5;
     ctx.globalAlpha = 0.7;
-)comfyvn_ui"
-    R"comfyvn_ui(    ctx.beginPath(); ctx.moveTo(x, AXIS_H - 6); ctx.lineTo(x, h); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(x, AXIS_H - 6); ctx.lineTo(x, h); ctx.stroke();
     ctx.globalAlpha = 1;
     ctx.beginPath(); ctx.moveTo(x - 4, AXIS_H - 8); ctx.lineTo(x + 4, AXIS_H - 8); ctx.lineTo(x, AXIS_H - 2); ctx.fill();
   }
@@ -1942,7 +2111,8 @@ $('trace-zoom-out').addEventListener('click', () => zoomAt(TV.W / 2, 2));
 $('trace-reset').addEventListener('click', () => { if (TV.data) { fitView(); requestDraw(); } });
 
 // ---- ui/js/forms.js
-// Forms: the bearer-token prompt, the budget limits and the span budgets.
+)comfyvn_ui"
+    R"comfyvn_ui(// Forms: the bearer-token prompt, the budget limits and the span budgets.
 
 // Bearer token ------------------------------------------------------------
 // A 401 asks once; the token is kept in sessionStorage, sent as a bearer token.
@@ -2081,7 +2251,7 @@ const io = typeof IntersectionObserver === 'function' ? new IntersectionObserver
     if (e.isIntersecting && onScreen.get(e.target.id) === false) appeared = true;
     onScreen.set(e.target.id, e.isIntersecting);
   }
-  if (appeared && S.flag) requestAnimationFrame(() => renderAll(true));
+  if (appeared && (S.prof || S.bud)) requestAnimationFrame(() => renderAll(true));
 }, {rootMargin: '150px'}) : null;
 if (io) for (const p of document.querySelectorAll('main > .panel')) io.observe(p);
 const PANELS = [
@@ -2144,8 +2314,7 @@ window.comfyvnPerfDashboard = {
   showTrace: (text, label) => showTrace(text, label || 'file', 'trace.json'),
   state: S,
   // Synchronous redraw of the trace view at a view given as fractions of the trace; its time in ms.
-)comfyvn_ui"
-    R"comfyvn_ui(  drawAt: (f0, f1) => {
+  drawAt: (f0, f1) => {
     const D = TV.data;
     if (!D) return null;
     TV.v0 = D.t0 + (D.t1 - D.t0) * f0;
