@@ -502,7 +502,13 @@ TEST_CASE("GET /ui: the page, as HTML, with the flags off and without the token"
   const phttp::Response res = h.handle(make_request(bhttp::verb::get, "/api/perf/ui"));
   REQUIRE(res.result_int() == 200);
   CHECK(res[bhttp::field::content_type] == "text/html; charset=utf-8");
-  CHECK(res["Content-Security-Policy"].find("connect-src 'self'") !=
+  const std::string policy(res["Content-Security-Policy"]);
+  CHECK(policy.find("connect-src 'self'") != std::string::npos);
+  // No inline code runs but the page's own script and style, pinned by hash.
+  CHECK(policy.find("unsafe-inline") == std::string::npos);
+  CHECK(policy.find("script-src '" + std::string(comfyvn::perf::http::kDashboardScriptHash) + "'") !=
+        std::string::npos);
+  CHECK(policy.find("style-src '" + std::string(comfyvn::perf::http::kDashboardStyleHash) + "'") !=
         std::string::npos);
   CHECK(res.body() == comfyvn::perf::http::kDashboardHtml);
   CHECK(res.body().find("data-testid=\"feature-flag\"") != std::string::npos);

@@ -68,12 +68,14 @@ std::string_view to_sv(boost::beast::string_view s);
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 #include <cstddef>  // size_t
+#include <string>   // the page's policy
 #include <utility>  // move
 
 #include <boost/beast/http.hpp>  // verb, field, error
 
-#include "routes.hpp"  // Method
-#include "status.hpp"  // StatusCode
+#include "routes.hpp"   // Method
+#include "status.hpp"   // StatusCode
+#include "ui_page.hpp"  // kDashboardScriptHash, kDashboardStyleHash
 
 namespace comfyvn::perf::http {
 
@@ -117,11 +119,15 @@ Response to_response(Reply reply, unsigned version, bool head) {
     res.set(bhttp::field::content_type,
             reply.content_type.empty() ? std::string_view("application/json") : reply.content_type);
     if (reply.content_type == kHtmlContentType) {
-      // The page may talk to its own origin only, and load nothing else.
-      res.set("Content-Security-Policy",
-              "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
-              "style-src 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; "
-              "form-action 'self'; frame-ancestors 'none'");
+      // The page may talk to its own origin only, and load nothing else. Its
+      // one script and one style sheet are pinned by their hashes (written
+      // with the page by tools/gen_ui_header.py): no inline code but them runs.
+      static const std::string kPolicy =
+          std::string("default-src 'none'; connect-src 'self'; script-src '") +
+          std::string(kDashboardScriptHash) + "'; style-src '" + std::string(kDashboardStyleHash) +
+          "'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; "
+          "frame-ancestors 'none'";
+      res.set("Content-Security-Policy", kPolicy);
     }
     res.body() = std::move(reply.body);
     res.prepare_payload();
