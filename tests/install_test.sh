@@ -15,6 +15,8 @@ prefix=$(meson introspect "$build_dir" --buildoptions | python3 -c \
 pcdir=$(find "$work/root" -name comfyvn_perf.pc -printf '%h\n' | head -n1)
 test -n "$pcdir" || { echo "comfyvn_perf.pc was not installed"; exit 1; }
 test -f "$work/root$prefix/include/comfyvn_perf/perf.hpp" || { echo "headers not installed"; exit 1; }
+# The docs the installed smoke check reads when run outside a source tree.
+test -f "$work/root$prefix/share/doc/comfyvn_perf/http_api.md" || { echo "docs not installed"; exit 1; }
 # Point pkg-config at the staged tree (the .pc names the final prefix).
 export PKG_CONFIG_PATH="$pcdir"
 export PKG_CONFIG_SYSROOT_DIR="$work/root"

@@ -151,7 +151,9 @@ pass, 2 on fail or on a usage error.
                   ephemeral 127.0.0.1 port
   --root DIR      the tree to check (default: the working directory): the
                   docs are looked up under DIR/docs/, and the flags are read
-                  from DIR/config/comfyvn.json unless COMFYVN_CONFIG is set
+                  from DIR/config/comfyvn.json unless COMFYVN_CONFIG is set;
+                  without it, and without ./docs, the docs that meson install
+                  put under <prefix>/share/doc/comfyvn_perf are checked
   --help          print this text and exit 0
 
 Environment: COMFYVN_CONFIG=PATH (config file), COMFYVN_ENABLE_PERF=1|0.
@@ -277,10 +279,19 @@ int main(int argc, char** argv) {
   }
   if (adapter) adapter->stop();
 
-  // 3. Docs.
+  // 3. Docs: under --root, else ./docs of a source tree, else the copy that
+  // `meson install` put under <prefix>/share/doc/comfyvn_perf.
+  std::string docs_root = root;
+#ifdef COMFYVN_PERF_DOCDIR
+  if (!root_given && !file_exists(std::string("./") + kDocs[0])) {
+    docs_root = COMFYVN_PERF_DOCDIR;
+    notes.emplace_back("docs: the installed copy in " + docs_root);
+  }
+#endif
   json::array files;
   for (const char* doc : kDocs) {
-    const std::string path = root + "/" + doc;
+    const std::string name = docs_root == root ? std::string(doc) : std::string(doc).substr(5);
+    const std::string path = docs_root + "/" + name;
     const bool exists = file_exists(path);
     files.push_back(json::object{{"path", doc}, {"exists", exists}});
     if (!exists) {

@@ -603,3 +603,60 @@ TEST_CASE("start() refuses what it cannot or must not do", "[http][net]") {
   named.start();
   CHECK(health_answers(named.port()));
 }
+
+namespace {
+
+// GET `target` on a fresh connection; the status, or 0 when the connection
+// ended without an answer. No envelope check: traces are not enveloped.
+int plain_get_status(std::uint16_t port, const std::string& target) {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  boost::system::error_code ec;
+  socket.connect({net::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return 0;
+  bhttp::write(socket, make_request(bhttp::verb::get, target), ec);
+  if (ec) return 0;
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(socket, buffer, parser, ec);
+  return ec ? 0 : static_cast<int>(parser.get().result_int());
+}
+
+}  // namespace
+
+TEST_CASE("a trace capture ends when its client leaves, and when the adapter stops",
+          "[http][net][trace]") {
+  Flags on(true);
+  auto adapter = std::make_unique<Adapter>(test_options());
+  adapter->start();
+  const std::uint16_t port = adapter->port();
+
+  // A client asks for 30 s and leaves after 200 ms (`timeout 3 curl ...`).
+  {
+    Client leaving(port);
+    bhttp::write(leaving.stream(),
+                 make_request(bhttp::verb::get, "/api/perf/profiler/trace?seconds=30"));
+    std::this_thread::sleep_for(200ms);
+  }
+  // Its capture ends with it: the next one is not refused (409) for the
+  // rest of those 30 s.
+  int status = 0;
+  const auto t0 = Clock::now();
+  while (Clock::now() - t0 < 5s) {
+    status = plain_get_status(port, "/api/perf/profiler/trace?seconds=0.1");
+    if (status == 200) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(status == 200);
+
+  // stop() while a 30 s capture is being answered returns at once.
+  std::thread client([port] { (void)plain_get_status(port, "/api/perf/profiler/trace?seconds=30"); });
+  std::this_thread::sleep_for(300ms);
+  const auto s0 = Clock::now();
+  adapter->stop();
+  const auto stop_took = Clock::now() - s0;
+  client.join();
+  INFO(std::chrono::duration_cast<std::chrono::milliseconds>(stop_took).count() << " ms");
+  CHECK(stop_took < 5s);  // it used to wait out the window (27.5 s)
+}

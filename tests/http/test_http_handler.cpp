@@ -4,7 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>  // chmod
+#include <unistd.h>    // unlink, rmdir
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "http_test_support.hpp"
@@ -515,4 +520,72 @@ TEST_CASE("GET /ui: the page, as HTML, with the flags off and without the token"
   // The data still needs the token.
   CHECK(h.handle(make_request(bhttp::verb::get, "/api/perf/metrics")).result_int() == 401);
   CHECK(h.handle(make_request(bhttp::verb::post, "/api/perf/ui")).result_int() == 405);
+}
+
+TEST_CASE("numbers: whole values as integers, others in their shortest exact form",
+          "[http][handler]") {
+  Flags on(true);
+  comfyvn::perf::BudgetManager budgets;
+  RequestHandler h(phttp::Options{}, phttp::Services{nullptr, &budgets, nullptr});
+  const Result r = call(h, bhttp::verb::post, "/api/perf/budgets/apply",
+                        R"({"max_cpu_percent": 85, "evaluation_interval": 0.25})");
+  REQUIRE(r.status == 200);
+  const std::string& text = r.res.body();
+  INFO(text);
+  // Boost.JSON alone writes 8.5E1 and 2.5E-1.
+  CHECK(text.find("\"max_cpu_percent\":85") != std::string::npos);
+  CHECK(text.find("\"evaluation_interval\":0.25") != std::string::npos);
+  CHECK(text.find("E+") == std::string::npos);
+  CHECK(text.find("E-") == std::string::npos);
+  CHECK(text.find("E0") == std::string::npos);
+  CHECK(r.body.at("limits").at("max_cpu_percent").to_number<double>() == 85.0);
+}
+
+TEST_CASE("the token from COMFYVN_PERF_TOKEN or a token file", "[http][handler]") {
+  Flags on(true);
+  ::setenv("COMFYVN_PERF_TOKEN", "from-env", 1);
+  {
+    const RequestHandler h;
+    CHECK(h.options().token == "from-env");
+    CHECK(call(h, bhttp::verb::get, "/api/perf/profiler/dashboard").status == 401);
+    CHECK(call(h, bhttp::verb::get, "/api/perf/profiler/dashboard", {},
+               {{"Authorization", "Bearer from-env"}})
+              .status == 200);
+    phttp::Options o;
+    o.token = "given";  // a token given in code wins
+    CHECK(RequestHandler(o).options().token == "given");
+  }
+  ::unsetenv("COMFYVN_PERF_TOKEN");
+  CHECK(RequestHandler().options().token.empty());
+
+  char dir[] = "/tmp/comfyvn_token_XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/token";
+  const auto write = [&](const std::string& text, mode_t mode) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    ::chmod(path.c_str(), mode);
+  };
+  std::string token, problem, warning;
+  write("S3cr3t\n", 0600);
+  CHECK(phttp::read_token_file(path, token, problem, warning));
+  CHECK(token == "S3cr3t");
+  CHECK(warning.empty());
+  write("S3cr3t\n", 0644);
+  warning.clear();
+  CHECK(phttp::read_token_file(path, token, problem, warning));
+  CHECK(warning.find("other users") != std::string::npos);
+  for (const char* bad : {"", "\n", "one\ntwo\n"}) {
+    write(bad, 0600);
+    problem.clear();
+    CHECK_FALSE(phttp::read_token_file(path, token, problem, warning));
+    CHECK_FALSE(problem.empty());
+  }
+  ::unlink(path.c_str());
+  problem.clear();
+  CHECK_FALSE(phttp::read_token_file(path, token, problem, warning));
+  CHECK(problem.find("does not exist") != std::string::npos);
+  ::rmdir(dir);
 }

@@ -510,3 +510,48 @@ TEST_CASE("hostile names: cleaned once, sites stay distinct, every body strict U
   CHECK(strict_utf8(trace));
   p.reset();
 }
+
+TEST_CASE("many long names: /metrics stays under the cap, the dashboard answers, scrapers share",
+          "[http][robustness]") {
+  Flags on(true);
+  auto& p = comfyvn::perf::perf_profiler();
+  p.reset();
+  const std::string filler(1000, 'n');
+  for (int i = 0; i < 2000; ++i) REQUIRE(p.record_span(std::to_string(i) + filler, "long", 1.0));
+  phttp::Options o;
+  o.max_response_bytes = 1 << 20;
+  o.metrics_interval = std::chrono::seconds(30);
+  Fixture f(o);
+
+  // /metrics used to ignore the cap (120 MB with 5,000 such sites).
+  const phttp::Response m = f.handler.handle(make_request(bhttp::verb::get, "/api/perf/metrics"));
+  REQUIRE(m.result_int() == 200);
+  CHECK(m.body().size() <= o.max_response_bytes);
+  const std::size_t at = m.body().find("\ncomfyvn_perf_metrics_sites_omitted ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(m.body().substr(at + 36)) > 0);
+
+  // The dashboard lists `limit` aggregates and says how many exist (it used
+  // to answer only 422 "lower limit or marks").
+  const Result d = call(f.handler, bhttp::verb::get, "/api/perf/profiler/dashboard?limit=5&marks=0");
+  REQUIRE(d.status == 200);
+  const auto& dash = d.body.at("dashboard").as_object();
+  CHECK(dash.at("aggregates").as_array().size() == 5);
+  CHECK(dash.at("aggregates_total").to_number<std::uint64_t>() == 2000);
+
+  // Eight scrapers at once: one exposition is built, every one gets it.
+  o.max_response_bytes += 1;  // other sources than the scrape above: a new build
+  Fixture g(o);
+  const std::uint64_t before = phttp::detail::shared_exposition().builds();
+  std::vector<std::thread> scrapers;
+  std::vector<std::size_t> sizes(8, 0);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    scrapers.emplace_back([&, i] {
+      sizes[i] = g.handler.handle(make_request(bhttp::verb::get, "/api/perf/metrics")).body().size();
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  CHECK(phttp::detail::shared_exposition().builds() - before == 1);
+  for (std::size_t s : sizes) CHECK(s == sizes[0]);
+  p.reset();
+}

@@ -215,3 +215,33 @@ TEST_CASE("spans of exited threads are in the dashboard", "[profiler]") {
     if (a.name == "gone") n = a.count;
   REQUIRE(n == 123);
 }
+
+TEST_CASE("cancel_captures() ends a capture in flight and frees it", "[profiler][trace]") {
+  auto& p = perf_profiler();
+  p.set_enabled(true);
+  bool cancelled = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread capture([&] {
+    try {
+      (void)p.capture_trace_text(std::chrono::seconds(30));
+    } catch (const comfyvn::perf::TraceCancelled&) {
+      cancelled = true;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  p.cancel_captures();
+  capture.join();
+  CHECK(cancelled);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  // The next capture is not busy, and a cancel check given by the caller
+  // ends it the same way.
+  bool asked = false;
+  CHECK_THROWS_AS(p.capture_trace_text(std::chrono::seconds(30), 0,
+                                       [&] {
+                                         asked = true;
+                                         return true;
+                                       }),
+                  comfyvn::perf::TraceCancelled);
+  CHECK(asked);
+  CHECK_NOTHROW(p.capture_trace_text(std::chrono::milliseconds(10)));
+}

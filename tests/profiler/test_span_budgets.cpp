@@ -282,6 +282,8 @@ TEST_CASE("HTTP: GET, set and remove, with a 422 for every bad field", "[span_bu
            // taken as "no maximum" and stayed ok while frames took 76 ms).
            {R"({"name":"x","max_ms":1e-9})", "max_ms"},
            {R"({"name":"x","p95_ms":0.0005})", "p95_ms"},
+           // Refused in the config file, so refused here (one reader for both).
+           {R"({"name":"x","p95_ms":1,"colour":"red"})", "unknown key 'colour'"},
            {R"({"name":"x","max_ms":null})", "set p95_ms"},  // null is absent
            {R"({"name":"x"})", "set p95_ms"},
        }) {
@@ -289,6 +291,11 @@ TEST_CASE("HTTP: GET, set and remove, with a 422 for every bad field", "[span_bu
     r = call(post, "/api/perf/profiler/budgets/set", bad.body);
     CHECK(r.status == phttp::StatusCode::unprocessable_entity);
     CHECK(std::string(body_of(r).at("detail").as_string()).rfind(bad.detail_starts, 0) == 0);
+    // Every 422 names its field, as docs/http_api.md promises.
+    REQUIRE(body_of(r).contains("field"));
+    const std::string field(body_of(r).at("field").as_string());
+    CHECK((std::string(bad.detail_starts).find(field) != std::string::npos ||
+           field == "colour"));
   }
   // The cap: 256 budgets, then 422.
   for (std::size_t i = perf::perf_profiler().span_budgets().size(); i < perf::kMaxSpanBudgets; ++i) {

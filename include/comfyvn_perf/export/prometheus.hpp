@@ -37,6 +37,9 @@ struct PrometheusSources {
   bool feature_flag = false;
   PerfProfiler* profiler = nullptr;
   BudgetManager* budgets = nullptr;
+  // The exposition's size bound (the adapter's max_response_bytes): sites
+  // past it are left out, the least busy first.
+  std::size_t max_bytes = static_cast<std::size_t>(-1);
 };
 
 // Builds exposition text, one family at a time. Families must not be
@@ -44,6 +47,8 @@ struct PrometheusSources {
 class PrometheusWriter {
  public:
   explicit PrometheusWriter(std::string& out) : out_(out) {}
+
+  std::size_t size() const { return out_.size(); }
 
   void begin(std::string_view name, std::string_view type, std::string_view help);
 
@@ -72,7 +77,14 @@ class PrometheusWriter {
   std::string& out_;
 };
 
-void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler);
+// Past `max_bytes` in all, the sites with the least total time are left out
+// and counted in comfyvn_perf_metrics_sites_omitted.
+void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler,
+                               std::size_t max_bytes = static_cast<std::size_t>(-1));
+
+// What write_prometheus_profiler keeps free for the families after the
+// sites' (counters, span budgets, threads, the budget manager's).
+inline constexpr std::size_t kPrometheusReserveBytes = 256 * 1024;
 
 void write_prometheus_budgets(PrometheusWriter& w, BudgetManager& budgets);
 
@@ -208,9 +220,33 @@ void PrometheusWriter::bound(double v) {
   out_.append(buf, r.ptr);
 }
 
-void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
+namespace {
+
+// About how many bytes a site's lines take: its label values (escaping at
+// most doubles them) on every line of its families.
+std::size_t site_bytes(const SiteHistogram& s, std::size_t bounds) {
+  return (bounds + 7) * (2 * (s.name.size() + s.category.size()) + 96);
+}
+
+}  // namespace
+
+void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler, std::size_t max_bytes) {
   const std::vector<double>& bounds = prometheus_duration_bounds();
-  const HistogramSnapshot snap = profiler.histograms(bounds);
+  HistogramSnapshot snap = profiler.histograms(bounds);
+  // Sites by total time: past max_bytes the smallest are left out (and
+  // counted), so that a process with thousands of long names still answers
+  // within the response cap.
+  std::size_t room = max_bytes > w.size() + kPrometheusReserveBytes
+                         ? max_bytes - w.size() - kPrometheusReserveBytes
+                         : 0;
+  std::size_t keep = 0;
+  for (; keep < snap.sites.size(); ++keep) {
+    const std::size_t need = site_bytes(snap.sites[keep], bounds.size());
+    if (need > room) break;
+    room -= need;
+  }
+  std::size_t omitted = snap.sites.size() - keep;
+  snap.sites.resize(keep);
   w.begin("comfyvn_perf_span_calls_total", "counter", "Spans recorded per site (exact).");
   for (const auto& s : snap.sites) {
     w.sample("comfyvn_perf_span_calls_total", {{"name", s.name}, {"category", s.category}},
@@ -248,7 +284,15 @@ void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
     // metric name ending in "_counter" ("should not include type"), and the
     // exposition must pass it clean (docs/exporting.md).
     w.begin("comfyvn_perf_counters", "gauge", "The latest sample of each PERF_COUNTER series.");
-    for (const auto& c : series) w.sample("comfyvn_perf_counters", {{"name", c.name}}, c.last);
+    const std::size_t limit =
+        max_bytes > kPrometheusReserveBytes / 2 ? max_bytes - kPrometheusReserveBytes / 2 : 0;
+    for (const auto& c : series) {
+      if (w.size() + 2 * c.name.size() + 64 > limit) {
+        ++omitted;  // a counter is a site too
+        continue;
+      }
+      w.sample("comfyvn_perf_counters", {{"name", c.name}}, c.last);
+    }
   }
   const std::vector<SpanBudgetState> budgets = profiler.span_budgets();
   w.begin("comfyvn_perf_span_budget_exceeded_total", "counter",
@@ -277,6 +321,10 @@ void write_prometheus_profiler(PrometheusWriter& w, PerfProfiler& profiler) {
                {{"name", b.name}, {"category", b.category}, {"limit", "max"}}, *b.max_ms / 1000.0);
     }
   }
+  w.begin("comfyvn_perf_metrics_sites_omitted", "gauge",
+          "Sites left out of this exposition to keep it under the response cap "
+          "(max_response_bytes), those with the least total time first.");
+  w.sample("comfyvn_perf_metrics_sites_omitted", static_cast<double>(omitted));
   w.begin("comfyvn_perf_threads", "gauge", "Recording threads: live, or exited with data kept.");
   w.sample("comfyvn_perf_threads", {{"state", "live"}},
            static_cast<double>(snap.counters.threads_live));
@@ -330,7 +378,7 @@ std::string prometheus_text(const PrometheusSources& src) {
   w.begin("comfyvn_perf_feature_flag", "gauge", "The enable_perf feature flag (0 or 1).");
   w.sample("comfyvn_perf_feature_flag", src.feature_flag ? 1 : 0);
   if (!src.feature_flag) return out;
-  if (src.profiler != nullptr) write_prometheus_profiler(w, *src.profiler);
+  if (src.profiler != nullptr) write_prometheus_profiler(w, *src.profiler, src.max_bytes);
   if (src.budgets != nullptr) write_prometheus_budgets(w, *src.budgets);
   last_size.store(out.size(), std::memory_order_relaxed);
   return out;

@@ -8,10 +8,18 @@
 // it serves can be injected (http/services.hpp).
 #pragma once
 
-#include <string_view>  // header values, paths
+#include <chrono>              // the exposition's interval
+#include <condition_variable>  // waiting for the exposition being built
+#include <cstdint>             // uint64_t
+#include <functional>          // a caller's cancel check
+#include <memory>              // a shared exposition
+#include <mutex>               // the exposition's state
+#include <string>              // exposition text
+#include <string_view>         // header values, paths
 
 #include <boost/json/object.hpp>  // route bodies
 
+#include "../export/prometheus.hpp"  // PrometheusSources
 #include "address.hpp"          // loopback Host names (is_loopback_literal, host_is_loopback)
 #include "budget_routes.hpp"    // the /budgets routes
 #include "options.hpp"          // Options
@@ -47,6 +55,9 @@ struct RequestView {
   bool duplicate_host = false;
   bool keep_alive = true;  // the client asked to keep the connection open
   std::string_view body;
+  // The caller's cancel check, asked by long routes (a trace capture): true
+  // once nobody waits for the answer (the client left, the adapter stops).
+  const std::function<bool()>* cancelled = nullptr;
 };
 
 // Answers one request. Unexpected failures become a JSON 500 (503 when out
@@ -105,6 +116,40 @@ bool same_origin(std::string_view origin, std::string_view host);
 bool subsystem_enabled(Subsystem s, const FeatureFlags& flags);
 
 Reply dispatch(const RequestView& req, const Options& options, const Services& services, bool flag);
+
+// The /metrics exposition, shared: built at most once per interval for the
+// same sources, and never twice at a time (a second scraper waits for the
+// build in progress and takes its text).
+class SharedExposition {
+ public:
+  std::shared_ptr<const std::string> get(const PrometheusSources& src,
+                                         std::chrono::milliseconds interval);
+  // Expositions built so far (tests).
+  std::uint64_t builds() const;
+
+ private:
+  struct Key {
+    bool flag = false;
+    const void* profiler = nullptr;
+    const void* budgets = nullptr;
+    std::size_t max_bytes = 0;
+    bool operator==(const Key& o) const {
+      return flag == o.flag && profiler == o.profiler && budgets == o.budgets &&
+             max_bytes == o.max_bytes;
+    }
+  };
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool building_ = false;
+  std::uint64_t generation_ = 0;
+  std::uint64_t builds_ = 0;
+  Key key_;
+  std::shared_ptr<const std::string> text_;
+  std::chrono::steady_clock::time_point built_at_;
+};
+
+// The process's one (adapters of one process share their scrapes' cost).
+SharedExposition& shared_exposition();
 
 }  // namespace detail
 
@@ -223,6 +268,52 @@ std::string_view page_hint(Action action) {
   }
 }
 
+SharedExposition& shared_exposition() {
+  static SharedExposition* e = new SharedExposition();  // never destroyed: adapters may outlive main
+  return *e;
+}
+
+std::shared_ptr<const std::string> SharedExposition::get(const PrometheusSources& src,
+                                                         std::chrono::milliseconds interval) {
+  const Key key{src.feature_flag, src.profiler, src.budgets, src.max_bytes};
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (text_ && key_ == key && std::chrono::steady_clock::now() - built_at_ < interval) {
+      return text_;
+    }
+    if (!building_) break;
+    const std::uint64_t generation = generation_;
+    cv_.wait(lock, [&] { return generation_ != generation; });
+    if (text_ && key_ == key) return text_;  // just built for the same sources
+  }
+  building_ = true;
+  lock.unlock();
+  std::shared_ptr<const std::string> text;
+  try {
+    text = std::make_shared<const std::string>(prometheus_text(src));
+  } catch (...) {
+    lock.lock();
+    building_ = false;
+    ++generation_;
+    cv_.notify_all();
+    throw;
+  }
+  lock.lock();
+  text_ = text;
+  key_ = key;
+  built_at_ = std::chrono::steady_clock::now();
+  building_ = false;
+  ++generation_;
+  ++builds_;
+  cv_.notify_all();
+  return text;
+}
+
+std::uint64_t SharedExposition::builds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return builds_;
+}
+
 Reply raw_reply(Action action, const RouteContext& c) {
   Reply reply;
   if (action == Action::ui) {
@@ -238,7 +329,8 @@ Reply raw_reply(Action action, const RouteContext& c) {
     src.feature_flag = flags.perf_enabled();
     if (src.feature_flag && flags.profiler_enabled()) src.profiler = &c.profiler();
     if (src.feature_flag && flags.budgets_enabled()) src.budgets = &c.budgets();
-    reply.body = prometheus_text(src);
+    src.max_bytes = c.options.max_response_bytes;
+    reply.body = *shared_exposition().get(src, c.options.metrics_interval);
     reply.content_type = kPrometheusContentType;
     return reply;
   }
@@ -332,7 +424,7 @@ Reply dispatch(const RequestView& req, const Options& options, const Services& s
     }
     body = parse_body(req.body, options.max_json_depth);
   }
-  const RouteContext ctx{options, services, target.query, body};
+  const RouteContext ctx{options, services, target.query, body, req.cancelled};
   if (route->action == Action::metrics || route->action == Action::profiler_trace ||
       route->action == Action::ui ||
       (route->action == Action::profiler_spikes && has_query_param(target.query, "id"))) {

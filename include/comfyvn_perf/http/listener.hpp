@@ -114,6 +114,9 @@ Server::Server(Options options, Services services, const tcp::endpoint& endpoint
 }
 
 Server::~Server() {
+  // A long route in flight (a trace capture) ends now, not when its window
+  // does: its cancel check reads this (Session::respond).
+  state_->stopping.store(true);
   // I/O first, then the workers: a body being built finishes (stop()'s
   // "a request already being answered finishes first") and posts its
   // response into the stopped io_context, where it is simply destroyed.

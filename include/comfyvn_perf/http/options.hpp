@@ -80,6 +80,10 @@ struct Options {
   // a body still larger answers 422 naming `limit` (or `marks`), so that the
   // client asks for a smaller page. docs/http_api.md, "Response size".
   std::size_t max_response_bytes = 8 * 1024 * 1024;
+  // GET /metrics builds its exposition at most once per this interval:
+  // scrapers that arrive while one is built wait for it, and those within
+  // the interval after get the same text (so 48 scrapers cost one build).
+  std::chrono::milliseconds metrics_interval{500};
   // Threads that build route bodies (0 is treated as 1). The `threads` above
   // only do socket I/O and answer /health, so building a large body never
   // delays /health or the reading of other requests.

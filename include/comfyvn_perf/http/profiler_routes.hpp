@@ -98,27 +98,17 @@ json::object route_span_budgets(const RouteContext& c) {
 }
 
 json::object route_span_budget_set(const RouteContext& c) {
-  const Fields f = c.fields();
+  // The config file's reader too (json/profiler.hpp): one set of rules.
   SpanBudgetSpec spec;
-  spec.name = f.required_text("name", 1, 128);
-  spec.category = f.text("category", 1, 64).value_or("");
-  spec.p95_ms = f.number("p95_ms", 0.0);
-  spec.max_ms = f.number("max_ms", 0.0);
-  for (const char* key : {"p95_ms", "max_ms"}) {
-    const std::optional<double>& v = key[0] == 'p' ? spec.p95_ms : spec.max_ms;
-    if (v && !(*v > 0))
-      throw Rejection{StatusCode::unprocessable_entity, std::string(key) + " must be a number > 0",
-                      json::object{{"field", key}}};
+  std::string field;
+  std::string problem = span_budget_from_json(c.body, spec, field);
+  if (!problem.empty()) {
+    throw Rejection{StatusCode::unprocessable_entity, std::move(problem),
+                    json::object{{"field", std::move(field)}}};
   }
   PerfProfiler::SpanBudgetResult r = c.profiler().set_span_budget(spec);
-  if (!r.ok()) {
-    // The message starts with the field it is about ("set p95_ms, max_ms or
-    // both" is about p95_ms; the cap is about the new name).
-    std::string field = r.error.substr(0, r.error.find(' '));
-    if (field == "set") field = "p95_ms";
-    if (field == "at") field = "name";
-    throw Rejection{StatusCode::unprocessable_entity, r.error,
-                    json::object{{"field", std::move(field)}}};
+  if (!r.ok()) {  // the cap, about the new name
+    throw Rejection{StatusCode::unprocessable_entity, r.error, json::object{{"field", "name"}}};
   }
   return {{"budget", json::value_from(r.state)}};
 }
@@ -147,11 +137,15 @@ std::string trace_text(const RouteContext& c) {
   const double seconds = parse_decimal(c.query, "seconds", std::min(kDefaultTraceSeconds, longest),
                                        kMinTraceSeconds, longest);
   try {
+    static const std::function<bool()> kNever;
     return c.profiler().capture_trace_text(
         std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5)),
-        c.options.max_trace_spans);
+        c.options.max_trace_spans, c.cancelled != nullptr ? *c.cancelled : kNever);
   } catch (const TraceBusy& busy) {
     throw Rejection{StatusCode::conflict, busy.what()};
+  } catch (const TraceCancelled&) {
+    // Nobody waits for it: the client left or the adapter stops.
+    throw Rejection{StatusCode::service_unavailable, "the trace capture was cancelled"};
   }
 }
 

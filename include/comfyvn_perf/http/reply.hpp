@@ -40,8 +40,8 @@ namespace detail {
 void add_omitted(json::object& o, std::size_t more);
 
 // Serialises `v` into `out` unless it exceeds `cap` bytes; false then, having
-// done at most about `cap` bytes of work. A serializer is read in chunks so
-// that a huge value is never written out in full just to be refused.
+// done at most about `cap` bytes of work (the writer stops there), so that a
+// huge value is never written out in full just to be refused.
 bool serialize_capped(const json::value& v, std::size_t cap, std::string& out);
 
 // Serialised size of `v` (a value, object or array), counted up to just past
@@ -94,6 +94,8 @@ Reply json_reply(StatusCode status, bool flag, std::string_view detail, json::ob
 #include <utility>    // move
 #include <vector>     // metadata set aside while a body is fitted under the cap
 
+#include "../json/text.hpp"  // append_json_text
+
 namespace comfyvn::perf::http::detail {
 
 void add_omitted(json::object& o, std::size_t more) {
@@ -107,16 +109,10 @@ void add_omitted(json::object& o, std::size_t more) {
 }
 
 bool serialize_capped(const json::value& v, std::size_t cap, std::string& out) {
-  json::serializer sr;
-  sr.reset(&v);
+  // The SDK's JSON text (json/text.hpp): whole numbers as integers, others
+  // in their shortest exact form, never Boost's exponent spelling (8.5E1).
   out.clear();
-  char buf[16 * 1024];
-  while (!sr.done()) {
-    const std::string_view chunk = sr.read(buf, sizeof buf);
-    if (out.size() + chunk.size() > cap) return false;
-    out.append(chunk.data(), chunk.size());
-  }
-  return true;
+  return perf::detail::append_json_text(v, out, cap);
 }
 
 std::size_t fit_metadata(const json::object& fields, json::array& items, std::size_t cap) {

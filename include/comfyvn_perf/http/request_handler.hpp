@@ -5,6 +5,7 @@
 // adapter that serves it over sockets is http/server.hpp.
 #pragma once
 
+#include <functional>   // the cancel check
 #include <string_view>  // received bytes, error details
 
 #include <boost/beast/core/string_type.hpp>  // boost::beast::string_view: header values
@@ -36,7 +37,9 @@ class RequestHandler {
   // `feature_flag`, keep-alive mirrored from the request. Unexpected failures
   // become a JSON 500 rather than an exception; only std::bad_alloc while
   // building that answer can escape.
-  Response handle(const Request& req) const;
+  // `cancelled` (optional): the session's check whether anyone still waits
+  // for the answer (RequestView::cancelled).
+  Response handle(const Request& req, const std::function<bool()>* cancelled = nullptr) const;
 
   // Status for a request that Beast failed to parse. `received`: the bytes of
   // the request from its first byte when the parser failed before accepting
@@ -144,9 +147,14 @@ Response to_response(Reply reply, unsigned version, bool head) {
 }  // namespace detail
 
 RequestHandler::RequestHandler(Options options, Services services)
-    : options_(std::move(options)), services_(services) {}
+    : options_(std::move(options)), services_(services) {
+  // No token given: $COMFYVN_PERF_TOKEN, which, unlike a command-line
+  // argument, other local users cannot read in `ps`.
+  options_.token = token_from_environment(std::move(options_.token));
+}
 
-Response RequestHandler::handle(const Request& req) const {
+Response RequestHandler::handle(const Request& req,
+                                const std::function<bool()>* cancelled) const {
   RequestView view;
   view.method = detail::method_of(req.method());
   view.version = req.version();
@@ -161,6 +169,7 @@ Response RequestHandler::handle(const Request& req) const {
   view.duplicate_host = req.count(detail::bhttp::field::host) > 1;
   view.keep_alive = req.keep_alive();
   view.body = req.body();
+  view.cancelled = cancelled;
   return detail::to_response(http::handle(view, options_, services_), req.version(),
                              req.method() == detail::bhttp::verb::head);
 }

@@ -4,6 +4,7 @@
 // http/budget_routes.hpp and http/profiler_routes.hpp.
 #pragma once
 
+#include <functional>   // the cancel check
 #include <string_view>  // the query
 
 #include <boost/json/object.hpp>  // the parsed body
@@ -41,6 +42,7 @@ struct RouteContext {
   const Services& services;
   std::string_view query;
   const json::object& body;
+  const std::function<bool()>* cancelled = nullptr;  // RequestView::cancelled
   Fields fields() const;
   PerfProfiler& profiler() const;
   BudgetManager& budgets() const;

@@ -36,6 +36,9 @@ struct ServerState {
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> requests{0};
+  // Set first when the adapter stops: long routes (a trace capture) in
+  // flight end at once instead of holding stop() up.
+  std::atomic<bool> stopping{false};
   // Where route bodies are built (Options::worker_threads); set by Server
   // before the first connection, null only while it is being built.
   net::io_context* work = nullptr;
@@ -75,6 +78,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // parser or the stream until then.
   void respond();
   void answer_here();
+
+  // While a worker builds the answer, watches the socket: a peer that closed
+  // its side (EOF or an error) sets `gone`, which the route's cancel check
+  // reads. A pipelined next request just ends the watch.
+  void watch_peer(std::shared_ptr<std::atomic<bool>> gone);
   void send(Response res);
 
   // Closing a socket that still has unread input makes the kernel send a
@@ -97,7 +105,11 @@ class Session : public std::enable_shared_from_this<Session> {
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 #include <algorithm>    // min
+#include <sys/socket.h>  // recv: whether the peer closed its side
+
+#include <cerrno>       // EAGAIN
 #include <chrono>       // the lingering deadline
+#include <functional>   // the cancel check
 #include <string_view>  // received bytes, the target
 #include <utility>      // move
 
@@ -204,18 +216,39 @@ void Session::respond() {
     answer_here();
     return;
   }
-  net::post(*state_->work, [self = shared_from_this()] {
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  watch_peer(gone);
+  net::post(*state_->work, [self = shared_from_this(), gone] {
     auto res = std::make_shared<Response>();
     bool built = true;
+    const std::function<bool()> cancelled = [gone, state = self->state_] {
+      return gone->load(std::memory_order_relaxed) ||
+             state->stopping.load(std::memory_order_relaxed);
+    };
     try {
-      *res = self->state_->handler.handle(self->parser_->get());
+      *res = self->state_->handler.handle(self->parser_->get(), &cancelled);
     } catch (...) {
       built = false;  // not even an error response could be built
     }
-    net::post(self->stream_.get_executor(), [self, res, built] {
-      if (built) self->send(std::move(*res));
+    net::post(self->stream_.get_executor(), [self, res, built, gone] {
+      boost::system::error_code ec;
+      self->stream_.socket().cancel(ec);  // ends the watch
+      if (built && !gone->load()) self->send(std::move(*res));
     });
   });
+}
+
+void Session::watch_peer(std::shared_ptr<std::atomic<bool>> gone) {
+  stream_.socket().async_wait(
+      tcp::socket::wait_read, [self = shared_from_this(), gone](boost::system::error_code ec) {
+        if (ec) return;  // cancelled: the answer is ready
+        char c;
+        const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1,
+                                 MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          gone->store(true, std::memory_order_relaxed);
+        }
+      });
 }
 
 void Session::answer_here() {

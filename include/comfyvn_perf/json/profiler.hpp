@@ -54,14 +54,62 @@ boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit)
 // top_memory, timestamp, enabled, threads, dynamic_names}.
 boost::json::object health_json(const ProfilerSnapshot& s, std::size_t limit);
 
+// Reads a span budget from JSON: POST /profiler/budgets/set's body, or one
+// entry of the config file's perf.span_budgets (then `name_from_key` is the
+// entry's key and the object has no "name"). Keys: name, category, p95_ms,
+// max_ms; any other is refused, and null is absent. Returns "" or the
+// problem, with `field` the key it is about; the rules after the types are
+// span_budget_problem's, so code, HTTP and the file agree.
+std::string span_budget_from_json(const boost::json::object& o, SpanBudgetSpec& spec,
+                                  std::string& field, const std::string* name_from_key = nullptr);
+
 }  // namespace comfyvn::perf
 
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
 #include <algorithm>  // stable_sort
+#include <cmath>      // isfinite
+#include <string>     // problems
+#include <string_view>  // keys
 #include <utility>    // move
 
 namespace comfyvn::perf {
+
+std::string span_budget_from_json(const boost::json::object& o, SpanBudgetSpec& spec,
+                                  std::string& field, const std::string* name_from_key) {
+  spec = SpanBudgetSpec{};
+  const std::string keys = name_from_key ? "p95_ms, max_ms, category" : "name, category, p95_ms, max_ms";
+  bool named = name_from_key != nullptr;
+  if (name_from_key) spec.name = *name_from_key;
+  for (const auto& kv : o) {
+    const std::string_view key = kv.key();
+    const boost::json::value& v = kv.value();
+    field = std::string(key);
+    if ((key == "name" && !name_from_key) || key == "category") {
+      if (v.is_null()) continue;
+      if (!v.is_string()) return field + " must be a string";
+      (key == "name" ? spec.name : spec.category) = std::string(v.get_string());
+      if (key == "name") named = true;
+      if (key == "category" && spec.category.empty()) {
+        return "category must be a string of 1-64 characters";
+      }
+    } else if (key == "p95_ms" || key == "max_ms") {
+      if (v.is_null()) continue;
+      if (!v.is_number() || !std::isfinite(v.to_number<double>())) {
+        return field + " must be a number from 0.001 (1 microsecond) to 1e9";
+      }
+      (key == "p95_ms" ? spec.p95_ms : spec.max_ms) = v.to_number<double>();
+    } else {
+      std::string shown(key.substr(0, 64));
+      return "unknown key '" + shown + (key.size() > 64 ? "...'" : "'") + " (use " + keys + ")";
+    }
+  }
+  if (!named) {
+    field = "name";
+    return "name must be a string of 1-128 characters";
+  }
+  return span_budget_problem(spec, &field);
+}
 
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Aggregate& a) {
   jv = boost::json::object{

@@ -6,8 +6,9 @@
 #include <atomic>    // one capture at a time, span cap
 #include <chrono>    // windows
 #include <cstddef>   // size_t
-#include <cstdint>   // uint64_t
-#include <memory>    // the buffer a tap shares
+#include <cstdint>     // uint64_t
+#include <functional>  // a capture's cancel check
+#include <memory>      // the buffer a tap shares
 #include <optional>  // spike traces
 #include <string>    // trace text
 
@@ -69,8 +70,17 @@ class TraceCapture {
   // The spans that end during the next `duration`, with the marks and
   // counter samples of that window. Blocks the calling thread for
   // `duration`. One at a time: a second throws TraceBusy. `max_spans` 0
-  // means max_spans().
-  std::string capture(std::chrono::milliseconds duration, std::size_t max_spans);
+  // means max_spans(). Ends early, throwing TraceCancelled and freeing what
+  // it kept, within kCancelCheck of `cancelled()` turning true or of
+  // cancel_all().
+  using CancelCheck = std::function<bool()>;
+  static constexpr std::chrono::milliseconds kCancelCheck{50};
+  std::string capture(std::chrono::milliseconds duration, std::size_t max_spans,
+                      const CancelCheck& cancelled = {});
+
+  // Cancels every capture running now (process shutdown, stopping an
+  // adapter); later captures are not affected.
+  void cancel_all() { cancel_generation_.fetch_add(1); }
 
   TraceRecorder recorder(std::chrono::milliseconds window, std::size_t max_spans);
 
@@ -82,6 +92,7 @@ class TraceCapture {
 
   const EventChannel& events_;
   std::atomic<bool> capturing_{false};
+  std::atomic<std::uint64_t> cancel_generation_{0};
   std::atomic<std::size_t> max_spans_{COMFYVN_PERF_TRACE_MAX_SPANS};
 };
 
@@ -159,7 +170,9 @@ std::string trace_of(const TraceBuffer& buffer, std::uint64_t end, std::uint64_t
   return trace_text(d);
 }
 
-std::string TraceCapture::capture(std::chrono::milliseconds duration, std::size_t max_spans) {
+std::string TraceCapture::capture(std::chrono::milliseconds duration, std::size_t max_spans,
+                                  const CancelCheck& cancelled) {
+  const std::uint64_t generation = cancel_generation_.load();
   bool idle = false;
   if (!capturing_.compare_exchange_strong(idle, true)) throw TraceBusy();
   struct Done {
@@ -179,12 +192,19 @@ std::string TraceCapture::capture(std::chrono::milliseconds duration, std::size_
     ~Untap() { reg.remove_tap(id); }
   } untap{reg, tap};
   const auto deadline = std::chrono::steady_clock::now() + duration;
+  auto next_sample = std::chrono::steady_clock::now();
   for (;;) {
-    events_.sample_counters(*buffer);
     const auto now = std::chrono::steady_clock::now();
+    if (now >= next_sample) {
+      events_.sample_counters(*buffer);
+      next_sample = now + kCounterSampleInterval;
+    }
     if (now >= deadline) break;
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(deadline - now, kCounterSampleInterval));
+    if (cancel_generation_.load() != generation || (cancelled && cancelled())) {
+      throw TraceCancelled();  // the tap goes (Untap) and the buffer with it
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::min(deadline, next_sample) - now, kCancelCheck));
   }
   const std::uint64_t end = DefaultClock::now();
   buffer->close(end);

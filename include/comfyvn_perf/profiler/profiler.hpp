@@ -9,6 +9,7 @@
 
 #include <chrono>       // capture windows
 #include <cstddef>      // size_t
+#include <functional>   // a capture's cancel check
 #include <optional>     // spike traces
 #include <string>       // names
 #include <string_view>  // API arguments
@@ -179,7 +180,16 @@ class PerfProfiler {
   // the calling thread for `duration`; recording threads are not slowed.
   // One capture at a time: a second one throws TraceBusy. `max_spans` 0
   // means trace_max_spans().
-  std::string capture_trace_text(std::chrono::milliseconds duration, std::size_t max_spans = 0);
+  //
+  // Cancellable: `cancelled`, when given, is asked every 50 ms; once it
+  // answers true (or cancel_captures() runs) the capture ends, throwing
+  // TraceCancelled, and frees what it kept.
+  std::string capture_trace_text(std::chrono::milliseconds duration, std::size_t max_spans = 0,
+                                 const std::function<bool()>& cancelled = {});
+
+  // Ends every capture running now (they throw TraceCancelled), e.g. before
+  // the process exits.
+  void cancel_captures() { capture_.cancel_all(); }
 
   // The same capture as a JSON object.
   boost::json::object capture_trace(std::chrono::milliseconds duration);
@@ -238,6 +248,7 @@ bool register_this_thread();
 
 #include "../core/clock.hpp"     // DefaultClock
 #include "../json/profiler.hpp"  // dashboard_json, health_json, top_rows_json
+#include "../json/text.hpp"      // json_text: the snapshot file
 #include "../os/file.hpp"        // write_atomically
 #include "../os/text.hpp"        // utf8_prefix
 #include "../os/time.hpp"        // epoch_now
@@ -408,7 +419,7 @@ boost::json::object PerfProfiler::dashboard(std::size_t limit, std::size_t marks
 }
 
 std::string PerfProfiler::write_dashboard(const std::string& path, std::size_t limit) {
-  return os::write_atomically(path, boost::json::serialize(dashboard(limit)) + "\n");
+  return os::write_atomically(path, detail::json_text(dashboard(limit)) + "\n");
 }
 
 boost::json::object PerfProfiler::health(std::size_t limit) {
@@ -430,8 +441,9 @@ std::string PerfProfiler::report(std::size_t limit) {
 }
 
 std::string PerfProfiler::capture_trace_text(std::chrono::milliseconds duration,
-                                             std::size_t max_spans) {
-  return capture_.capture(duration, max_spans);
+                                             std::size_t max_spans,
+                                             const std::function<bool()>& cancelled) {
+  return capture_.capture(duration, max_spans, cancelled);
 }
 
 boost::json::object PerfProfiler::capture_trace(std::chrono::milliseconds duration) {

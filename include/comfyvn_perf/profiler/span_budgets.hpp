@@ -30,13 +30,8 @@
 
 namespace comfyvn::perf {
 
-inline constexpr std::size_t kMaxSpanBudgets = 256;
-// The shortest limit a budget takes, in milliseconds (1 µs).
-inline constexpr double kMinSpanBudgetMs = 0.001;
 inline constexpr std::string_view kFrameSiteName = "(frame)";
 
-// Why a spec cannot be set, naming the field; "" when it can.
-std::string span_budget_problem(const SpanBudgetSpec& s);
 
 namespace detail {
 
@@ -176,17 +171,23 @@ class SpikeRecorder {
 
 namespace comfyvn::perf {
 
-std::string span_budget_problem(const SpanBudgetSpec& s) {
-  if (s.name.empty() || os::utf8_length(s.name) > 128) return "name must be 1-128 characters";
-  if (os::utf8_length(s.category) > 64) return "category must be 0-64 characters";
-  // Below a microsecond a limit is shorter than the clock's resolution on
-  // some hosts and than any span's own cost: it could never be judged.
+std::string span_budget_problem(const SpanBudgetSpec& s, std::string* field) {
+  const auto at = [&](const char* key, const char* problem) {
+    if (field != nullptr) *field = key;
+    return std::string(problem);
+  };
+  if (s.name.empty() || os::utf8_length(s.name) > 128) {
+    return at("name", "name must be a string of 1-128 characters");
+  }
+  if (os::utf8_length(s.category) > 64) {
+    return at("category", "category must be a string of 1-64 characters");
+  }
   const auto bad = [](const std::optional<double>& v) {
     return v && !(*v >= kMinSpanBudgetMs && *v < 1e9);  // NaN fails too
   };
-  if (bad(s.p95_ms)) return "p95_ms must be a number from 0.001 (1 microsecond) to 1e9";
-  if (bad(s.max_ms)) return "max_ms must be a number from 0.001 (1 microsecond) to 1e9";
-  if (!s.p95_ms && !s.max_ms) return "set p95_ms, max_ms or both";
+  if (bad(s.p95_ms)) return at("p95_ms", "p95_ms must be a number from 0.001 (1 microsecond) to 1e9");
+  if (bad(s.max_ms)) return at("max_ms", "max_ms must be a number from 0.001 (1 microsecond) to 1e9");
+  if (!s.p95_ms && !s.max_ms) return at("p95_ms", "set p95_ms, max_ms or both");
   return {};
 }
 

@@ -39,6 +39,14 @@ class TraceBusy : public std::runtime_error {
   TraceBusy();
 };
 
+// A capture ended early: its caller's cancel check said so (the client left,
+// the adapter stops), or PerfProfiler::cancel_captures() ran. Nothing is
+// kept of it.
+class TraceCancelled : public std::runtime_error {
+ public:
+  TraceCancelled();
+};
+
 // One sample of a named counter series ("ph":"C" events).
 struct TraceCounterSample {
   std::string name;  // the counter track, e.g. "host_cpu_percent"
@@ -164,6 +172,7 @@ std::string process_name();
 namespace comfyvn::perf {
 
 TraceBusy::TraceBusy() : std::runtime_error("a trace capture is already running") {}
+TraceCancelled::TraceCancelled() : std::runtime_error("the trace capture was cancelled") {}
 
 namespace detail {
 

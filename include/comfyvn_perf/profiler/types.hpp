@@ -124,10 +124,21 @@ struct CallTree {
 // What a caller sets.
 struct SpanBudgetSpec {
   std::string name;      // 1-128 characters; "(frame)" for frame intervals
-  std::string category;  // empty: any category
+  std::string category;  // empty: any category; else 1-64 characters
   std::optional<double> p95_ms;
   std::optional<double> max_ms;
 };
+
+inline constexpr std::size_t kMaxSpanBudgets = 256;
+// The shortest limit a budget takes, in milliseconds (1 µs): below it a
+// limit is shorter than the clock's resolution on some hosts and than any
+// span's own cost, so it could never be judged.
+inline constexpr double kMinSpanBudgetMs = 0.001;
+
+// Why a spec cannot be set, "" when it can; `field` (when given) gets the
+// key the problem is about. The one rule for code, HTTP and the config file
+// (profiler/span_budgets.hpp defines it; json/profiler.hpp reads the JSON).
+std::string span_budget_problem(const SpanBudgetSpec& s, std::string* field = nullptr);
 
 // A budget and how it stands.
 struct SpanBudgetState {

@@ -71,7 +71,8 @@ COMFYVN_PERF_VISIBLE SpanBudgetConfig& span_budget_config();
 #include "../flags/flags.hpp"        // FeatureFlags::config_path
 #include "../os/file.hpp"            // FileRead
 #include "../os/log.hpp"             // warnings
-#include "../profiler/profiler.hpp"  // PerfProfiler::set_config_span_budgets, span_budget_problem
+#include "../json/profiler.hpp"      // span_budget_from_json
+#include "../profiler/profiler.hpp"  // PerfProfiler::set_config_span_budgets
 #include "instances.hpp"             // the flags, when they exist
 
 namespace comfyvn::perf::detail::runtime {
@@ -102,34 +103,11 @@ std::vector<SpanBudgetSpec> parse_span_budgets(const boost::json::value& doc,
       problems.push_back(where + " must be an object with p95_ms and/or max_ms; entry ignored");
       continue;
     }
-    const boost::json::object& o = kv.value().as_object();
     SpanBudgetSpec spec;
-    spec.name = std::string(kv.key());
-    std::string problem;
-    for (const auto& field : o) {
-      const std::string_view key = field.key();
-      if (key == "p95_ms" || key == "max_ms") {
-        if (!field.value().is_number() || !std::isfinite(field.value().to_number<double>())) {
-          problem = std::string(key) + " must be a number from 0.001 (1 microsecond) to 1e9";
-          break;
-        }
-        (key == "p95_ms" ? spec.p95_ms : spec.max_ms) = field.value().to_number<double>();
-      } else if (key == "category") {
-        if (!field.value().is_string()) {
-          problem = "category must be a string";
-          break;
-        }
-        spec.category = std::string(field.value().as_string());
-      } else {
-        problem = "unknown key '" + std::string(key) + "' (use p95_ms, max_ms, category)";
-        break;
-      }
-    }
-    if (problem.empty()) {
-      problem = span_budget_problem(spec);
-      if (!problem.empty() && spec.category.empty() && problem.rfind("category", 0) == 0)
-        problem.clear();
-    }
+    std::string field;
+    const std::string name(kv.key());
+    // The HTTP route's reader (json/profiler.hpp): one set of rules.
+    const std::string problem = span_budget_from_json(kv.value().as_object(), spec, field, &name);
     if (!problem.empty()) {
       problems.push_back(where + ": " + problem + "; entry ignored");
       continue;
