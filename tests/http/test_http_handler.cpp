@@ -588,4 +588,62 @@ TEST_CASE("the token from COMFYVN_PERF_TOKEN or a token file", "[http][handler]"
   CHECK_FALSE(phttp::read_token_file(path, token, problem, warning));
   CHECK(problem.find("does not exist") != std::string::npos);
   ::rmdir(dir);
+
+TEST_CASE("Fetch Metadata: a Sec-Fetch-Site other than same-origin or none is refused",
+          "[http][handler][origin]") {
+  Flags on(true);
+  RequestHandler h;
+  const std::string dash = "/api/perf/profiler/dashboard";
+  const std::string mark = "/api/perf/profiler/mark";
+  const std::string body = R"({"name":"fetch-site"})";
+  // No Origin header: Chromium sends none with a no-cors GET from another
+  // site, so only Sec-Fetch-Site tells such a request apart.
+  for (const char* site : {"cross-site", "same-site", "CROSS-SITE", "garbage", "",
+                           "same-origin, cross-site", "same-origin;x", "nonee"}) {
+    INFO("Sec-Fetch-Site: " << site);
+    Result r = call(h, bhttp::verb::get, dash, {}, {{"Sec-Fetch-Site", site}});
+    CHECK(r.status == 403);
+    CHECK(detail_of(r) == "requests from other sites are refused (Sec-Fetch-Site)");
+    CHECK(r.body.at("ok").as_bool() == false);
+    CHECK(r.body.at("feature_flag").as_bool());
+    r = call(h, bhttp::verb::post, mark, body, {{"Sec-Fetch-Site", site}});
+    CHECK(r.status == 403);
+    CHECK(call(h, bhttp::verb::post, "/api/perf/profiler/reset", "", {{"Sec-Fetch-Site", site}})
+              .status == 403);
+    CHECK(call(h, bhttp::verb::get, "/api/perf/profiler/trace?seconds=0", {},
+               {{"Sec-Fetch-Site", site}})
+              .status == 403);
+    // The public routes stay public.
+    CHECK(call(h, bhttp::verb::get, "/api/perf/health", {}, {{"Sec-Fetch-Site", site}}).status ==
+          200);
+    CHECK(h.handle(make_request(bhttp::verb::get, "/api/perf/ui", {}, {{"Sec-Fetch-Site", site}}))
+              .result_int() == 200);
+  }
+  // The page's own requests, a typed URL, and tools that send no such header.
+  for (const char* site : {"same-origin", "none", "Same-Origin", "NONE"}) {
+    INFO("Sec-Fetch-Site: " << site);
+    CHECK(call(h, bhttp::verb::get, dash, {}, {{"Sec-Fetch-Site", site}}).status == 200);
+    CHECK(call(h, bhttp::verb::post, mark, body, {{"Sec-Fetch-Site", site}}).status == 200);
+  }
+  CHECK(call(h, bhttp::verb::get, dash).status == 200);
+  CHECK(call(h, bhttp::verb::post, mark, body).status == 200);
+
+  // The header twice is several values: refused, even when each would pass.
+  phttp::Request twice = make_request(bhttp::verb::get, dash);
+  twice.insert("Sec-Fetch-Site", "same-origin");
+  twice.insert("sec-fetch-site", "same-origin");
+  CHECK(h.handle(twice).result_int() == 403);
+
+  // A token does not lift the rule: the answer is 403 with or without it.
+  phttp::Options o;
+  o.token = "t";
+  RequestHandler guarded(o);
+  CHECK(call(guarded, bhttp::verb::get, dash, {},
+             {{"Sec-Fetch-Site", "cross-site"}, {"Authorization", "Bearer t"}})
+            .status == 403);
+  CHECK(call(guarded, bhttp::verb::get, dash, {}, {{"Sec-Fetch-Site", "cross-site"}}).status ==
+        403);
+  CHECK(call(guarded, bhttp::verb::get, dash, {},
+             {{"Sec-Fetch-Site", "same-origin"}, {"Authorization", "Bearer t"}})
+            .status == 200);
 }

@@ -7,6 +7,7 @@ proxy settings; every process started here is stopped by its own PID.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +48,32 @@ def require_file(path, what):
 def prometheus_tool(name):
     """promtool or prometheus, as ./dev test unpacks them under COMFYVN_TOOLS_DIR."""
     return require_file(os.path.join(tools_dir(), "prometheus", "usr", "bin", name), name)
+
+
+def browser_tools():
+    """node, chromium and the node_modules folder holding playwright-core, for
+    the headless-browser checks ($COMFYVN_CHROMIUM overrides /usr/bin/chromium)."""
+    node = shutil.which("node")
+    if not node:
+        fail("node not found on PATH: run ./dev test to install it")
+    chromium = require_file(os.environ.get("COMFYVN_CHROMIUM", "/usr/bin/chromium"), "chromium")
+    modules = os.path.join(tools_dir(), "node", "node_modules")
+    if not os.path.isfile(os.path.join(modules, "playwright-core", "package.json")):
+        fail(f"npm package playwright-core not found under {modules}: run ./dev test to install it")
+    return node, chromium, modules
+
+
+def run_browser_check(cmd, home, timeout):
+    """Runs a node browser check with `home` as its HOME, so that the browser
+    leaves no profile or crash folder behind: 0 when it exits 0, else 1 (also
+    past `timeout` seconds)."""
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        print(f"FAIL: the browser check ran past {timeout:.0f} s", flush=True)
+        return 1
+    return 0 if r.returncode == 0 else 1
 
 
 def free_port():

@@ -47,6 +47,10 @@ struct RequestView {
   std::string_view authorization;  // the Authorization header; empty when absent
   bool has_origin = false;         // an Origin header was sent
   std::string_view origin;         // its value
+  // Sec-Fetch-Site headers (Fetch Metadata): how many were sent, and the
+  // first one's value.
+  unsigned fetch_site_count = 0;
+  std::string_view fetch_site;
   // A Transfer-Encoding that does not end in chunked (RFC 9112 §6.3): the
   // body has no knowable length.
   bool unframed = false;
@@ -112,6 +116,13 @@ Reply raw_reply(Action action, const RouteContext& c);
 // "http://" + the Host it sent. Anything else ("null", another port, another
 // host, https, a missing Host) is another origin.
 bool same_origin(std::string_view origin, std::string_view host);
+
+// Fetch Metadata: a browser labels every request with Sec-Fetch-Site, even
+// the no-cors fetches, images, scripts and forms that carry no Origin. Only
+// "same-origin" (the page's own requests) and "none" (a typed URL, a
+// bookmark) are the user's; any other value, several, or an unknown one
+// means another site made the browser send it. No header: not a browser.
+bool cross_site(const RequestView& req);
 
 bool subsystem_enabled(Subsystem s, const FeatureFlags& flags);
 
@@ -348,6 +359,13 @@ bool same_origin(std::string_view origin, std::string_view host) {
   return os::istarts_with(origin, kScheme) && os::iequals(origin.substr(kScheme.size()), host);
 }
 
+bool cross_site(const RequestView& req) {
+  if (req.fetch_site_count == 0) return false;
+  if (req.fetch_site_count > 1) return true;
+  const std::string_view site = os::trim(req.fetch_site);
+  return !os::iequals(site, "same-origin") && !os::iequals(site, "none");
+}
+
 bool subsystem_enabled(Subsystem s, const FeatureFlags& flags) {
   switch (s) {
     case Subsystem::budgets:
@@ -379,6 +397,11 @@ Reply dispatch(const RequestView& req, const Options& options, const Services& s
   // /health is public (smoke checks need it without secrets), and so is the
   // page, which holds no data and asks for the token itself.
   if (target.path != kHealthPath && target.path != kUiPath) {
+    // Before the token: a page on another site gets 403 whatever it sends.
+    if (cross_site(req)) {
+      throw Rejection{StatusCode::forbidden,
+                      "requests from other sites are refused (Sec-Fetch-Site)"};
+    }
     if (!options.token.empty()) {
       const std::string_view auth = os::trim(req.authorization);
       const bool bearer = auth.size() > 7 && os::istarts_with(auth, "Bearer ");

@@ -163,6 +163,8 @@ Response RequestHandler::handle(const Request& req,
   view.authorization = detail::to_sv(req[detail::bhttp::field::authorization]);
   view.has_origin = req.find(detail::bhttp::field::origin) != req.end();
   view.origin = detail::to_sv(req[detail::bhttp::field::origin]);
+  view.fetch_site_count = static_cast<unsigned>(req.count("Sec-Fetch-Site"));
+  view.fetch_site = detail::to_sv(req["Sec-Fetch-Site"]);
   // Beast would read a non-chunked Transfer-Encoding as a bodiless request
   // and parse what follows as the next one.
   view.unframed = req.find(detail::bhttp::field::transfer_encoding) != req.end() && !req.chunked();
