@@ -588,6 +588,7 @@ TEST_CASE("the token from COMFYVN_PERF_TOKEN or a token file", "[http][handler]"
   CHECK_FALSE(phttp::read_token_file(path, token, problem, warning));
   CHECK(problem.find("does not exist") != std::string::npos);
   ::rmdir(dir);
+}
 
 TEST_CASE("Fetch Metadata: a Sec-Fetch-Site other than same-origin or none is refused",
           "[http][handler][origin]") {
