@@ -28,7 +28,7 @@ def test_eight_threads_exact_counts_while_reading(profiler):
 
     def read():
         while not done.is_set():
-            reads.append(counts(profiler.dashboard(limit=1)).get("worker.step", 0))
+            reads.append(counts(profiler.dashboard(limit=100)).get("worker.step", 0))
 
     workers = [threading.Thread(target=record, args=(i,), name=f"rec-{i}") for i in range(THREADS)]
     reader = threading.Thread(target=read, name="reader")
@@ -41,7 +41,7 @@ def test_eight_threads_exact_counts_while_reading(profiler):
     done.set()
     reader.join()
 
-    c = counts(profiler.dashboard(limit=1))
+    c = counts(profiler.dashboard(limit=100))
     assert c["worker.step"] == THREADS * SPANS
     assert all(c[f"worker.{i}"] == 1 for i in range(THREADS))
     assert reads and reads == sorted(reads) and reads[-1] <= THREADS * SPANS

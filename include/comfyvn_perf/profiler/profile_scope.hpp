@@ -13,8 +13,13 @@
 
 namespace comfyvn::perf {
 
+class PerfProfiler;  // profiler/profiler.hpp
+
 class ProfileScope {
  public:
+  // The form PerfProfiler::profile() returns (defined in profiler/profiler.hpp).
+  ProfileScope(PerfProfiler& profiler, std::string_view name, std::string_view category,
+               boost::json::object metadata);
   ProfileScope(const detail::EventChannel& events, std::string_view name,
                std::string_view category, boost::json::object metadata);
   ~ProfileScope();

@@ -220,6 +220,7 @@ class PerfProfiler {
   void set_max_dynamic_names(std::size_t n);
 
  private:
+  friend class perf::ProfileScope;  // its span.recorded event goes through events_
   detail::EventChannel events_;
   detail::TraceCapture capture_{events_};
 };
@@ -257,6 +258,12 @@ bool register_this_thread();
 #include "views.hpp"             // snapshot_view, histogram_view, call_tree_view, counter_view
 
 namespace comfyvn::perf {
+
+// ---- ProfileScope over a profiler ----
+
+ProfileScope::ProfileScope(PerfProfiler& profiler, std::string_view name,
+                           std::string_view category, boost::json::object metadata)
+    : ProfileScope(profiler.events_, name, category, std::move(metadata)) {}
 
 // ---- PerfProfiler ----
 
