@@ -1,6 +1,9 @@
 // A "mod" built as a shared library (with -fvisibility=hidden, as many are)
-// and loaded with dlopen by test_dlopen.cpp. It records spans and hands back
-// the addresses of the singletons it sees.
+// and loaded with dlopen by test_dlopen.cpp and test_registry_warning.cpp. It
+// records spans and hands back the addresses of the singletons it sees.
+// Built twice (tests/meson.build): perf_plugin without the SDK's definitions,
+// as a mod should be, and perf_plugin_impl with an implementation of its own
+// (the test programs' sdk_impl linked in).
 #include <comfyvn_perf/perf.hpp>
 
 #define PLUGIN_API extern "C" __attribute__((visibility("default")))
@@ -24,6 +27,9 @@ PLUGIN_API void* plugin_hooks() {
 }
 PLUGIN_API void* plugin_flags() {
   return &comfyvn::perf::feature_flags();
+}
+PLUGIN_API void plugin_enable(bool on) {
+  comfyvn::perf::perf_profiler().set_enabled(on);
 }
 PLUGIN_API void plugin_record(int n) {
   for (int i = 0; i < n; ++i) {

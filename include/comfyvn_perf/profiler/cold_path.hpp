@@ -19,8 +19,21 @@ namespace comfyvn::perf::detail {
 COMFYVN_PERF_VISIBLE extern std::atomic<Registry*> g_registry;
 
 // The one registry of the process. Never destroyed, so spans recorded during
-// static destruction or by threads outliving main() stay safe.
+// static destruction or by threads outliving main() stay safe. Creating a
+// second one in the process (a library with an implementation of its own
+// that could not bind to the executable's) logs one warning: see
+// warn_if_second_registry below.
 COMFYVN_PERF_VISIBLE Registry& registry();
+
+// Called on a thread's first registration, after it, outside every registry
+// lock; null until installed. The runtime installs one that loads the feature
+// flags when no singleton has yet (runtime/singletons.hpp).
+using RegistrationHook = void (*)() noexcept;
+COMFYVN_PERF_VISIBLE extern std::atomic<RegistrationHook> g_registration_hook;
+
+// The environment variable through which the first registry of a process
+// announces itself to the others: "<pid>:<address>".
+inline constexpr const char* kRegistryEnv = "COMFYVN_PERF_REGISTRY";
 
 // Hands the thread's buffer back when the thread exits.
 struct ThreadReaper {
@@ -55,21 +68,83 @@ COMFYVN_PERF_VISIBLE extern const bool g_cold_installed;
 
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
-#include <cstdlib>  // getenv
-#include <string>   // mark names
+#include <unistd.h>  // getpid
+
+#include <cstdint>  // uintptr_t
+#include <cstdio>   // snprintf
+#include <cstdlib>  // getenv, setenv
+#include <cstring>  // strncmp
+#include <string>   // mark names, the announcement
 
 #include "../os/env.hpp"  // env_flag_true
+#include "../os/log.hpp"  // the second registry's warning
 
 namespace comfyvn::perf::detail {
 
 // ---- the one registry, and thread exit ----
 
 std::atomic<Registry*> g_registry{nullptr};
+std::atomic<RegistrationHook> g_registration_hook{nullptr};
+
+namespace {
+
+// A library that compiled its own implementation and cannot bind to the
+// executable's definitions (an executable linked without -rdynamic exports
+// none) creates a registry of its own, and its spans never reach the
+// executable's dashboard. The two copies share no symbol, so the first
+// registry of the process writes "<pid>:<address>" into the environment,
+// the one thing every module of a process shares (Intel's OpenMP runtime
+// detects a second copy of itself the same way). A registry created later in
+// the same process finds another address there and warns.
+//
+// A value naming another pid is stale, and is replaced: inherited through
+// exec, or from the parent of a forked child. A forked child keeps its
+// parent's registry and creates none; a library with its own implementation
+// first loaded in such a child replaces the parent's value and stays silent.
+//
+// setenv is not safe against a getenv running at the same moment in another
+// thread. It runs once per process (the first registry; a stale value is
+// replaced in place, which does not move the environment), when the
+// registry is created: on the first span recorded with the profiler on, or
+// the first perf_profiler() call. With glibc the risk is limited to a getenv
+// in another thread at that instant while setenv moves an environment that
+// an earlier setenv or putenv of the program had already grown.
+void warn_if_second_registry(const Registry* mine) noexcept {
+  try {
+    char text[64];
+    const long pid = static_cast<long>(::getpid());
+    std::snprintf(text, sizeof text, "%ld:%#llx", pid,
+                  static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(mine)));
+    const std::size_t pid_len = std::strchr(text, ':') - text + 1;  // "<pid>:"
+    auto this_process = [&](const char* v) {
+      return v != nullptr && std::strncmp(v, text, pid_len) == 0;
+    };
+    const char* seen = std::getenv(kRegistryEnv);
+    if (!this_process(seen)) {
+      // Absent: added unless another module's registry added it meanwhile.
+      // Stale: replaced.
+      ::setenv(kRegistryEnv, text, seen != nullptr ? 1 : 0);
+      seen = std::getenv(kRegistryEnv);
+    }
+    if (!this_process(seen) || std::strcmp(seen, text) == 0) return;
+    os::log(os::LogLevel::warning,
+            std::string("a second profiler registry was created in this process (") +
+                (text + pid_len) + "; the first is " + (seen + pid_len) +
+                "): a shared library compiled its own implementation and could not bind to "
+                "the executable's, so its spans never reach the executable's dashboard; link "
+                "the executable with comfyvn_perf-host (-rdynamic) so that libraries bind to "
+                "its singletons (docs/integration.md)");
+  } catch (...) {
+  }
+}
+
+}  // namespace
 
 Registry& registry() {
   static Registry* r = [] {
     auto* created = new Registry();
     g_registry.store(created, std::memory_order_release);
+    warn_if_second_registry(created);
     return created;
   }();
   return *r;
@@ -93,6 +168,9 @@ ThreadBuffer* register_thread() noexcept {
     if (tb == nullptr) return nullptr;
     t_reaper.tb = tb;
     t_buffer = tb;
+    // Once per thread, after the buffer is set: a span the hook records on
+    // this thread does not come back here.
+    if (RegistrationHook hook = g_registration_hook.load(std::memory_order_acquire)) hook();
     registry().ensure_collector();
     return tb;
   } catch (...) {
