@@ -167,6 +167,12 @@ void PeriodicWorker::fork_child() {
   // variable still counting it would make the next notify wait forever.
   // A fresh one replaces it (not destroyed: destroying waits for waiters).
   new (&cv_) std::condition_variable();
+  // The start/stop lock is not taken around fork (stop() holds it while it
+  // joins). A thread of the parent inside start() or stop() at the fork
+  // leaves it locked in the child, where that thread does not exist and the
+  // next start() would wait forever; the forking thread itself is never in
+  // either. A fresh one replaces it.
+  new (&life_mu_) std::mutex();
   thread_ = nullptr;
   stop_ = true;
   woken_ = false;
