@@ -12,17 +12,27 @@
 #include <cstdlib>  // malloc, free, aligned_alloc
 #include <new>      // bad_alloc, nothrow_t, align_val_t
 
-#include "core/alloc.hpp"
+#include "config.hpp"      // COMFYVN_PERF_NOINLINE
+#include "core/alloc.hpp"  // note_alloc, note_free
 
 namespace comfyvn::perf::detail {
 
-inline void* counted_alloc(std::size_t n) noexcept {
+// Not inlined, on purpose. g++ pairs each allocation call with its
+// deallocation (-Wmismatched-new-delete): where it inlined one of the
+// operators below and not the other, it saw free() release what a call to
+// operator new returned, or operator delete release what malloc returned, and
+// warned at -O3. Behind these calls an inlined operator shows neither malloc
+// nor free. The operators themselves stay inlinable: out of line, a
+// new-expression of this file could be elided with its delete (the standard
+// allows it for calls to them) and its allocation would go uncounted.
+COMFYVN_PERF_NOINLINE inline void* counted_alloc(std::size_t n) noexcept {
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p) note_alloc(malloc_usable_size(p));
   return p;
 }
 
-inline void* counted_aligned_alloc(std::size_t n, std::size_t align) noexcept {
+COMFYVN_PERF_NOINLINE inline void* counted_aligned_alloc(std::size_t n,
+                                                         std::size_t align) noexcept {
   if (align < sizeof(void*)) align = sizeof(void*);
   void* p = nullptr;
   if (posix_memalign(&p, align, n == 0 ? 1 : n) != 0) return nullptr;
@@ -30,7 +40,7 @@ inline void* counted_aligned_alloc(std::size_t n, std::size_t align) noexcept {
   return p;
 }
 
-inline void counted_free(void* p) noexcept {
+COMFYVN_PERF_NOINLINE inline void counted_free(void* p) noexcept {
   if (!p) return;
   note_free(malloc_usable_size(p));
   std::free(p);

@@ -320,10 +320,10 @@ BudgetResult BudgetManager::evict_lazy_assets(std::optional<double> target_mb,
 AssetPin BudgetManager::pin_asset(std::string_view asset_id) {
   return locked([&](BudgetEffects& fx) {
     const BudgetAsset* a = assets_.pin(asset_id, wall_now(), limits_.lazy_asset_target_mb, fx);
-    const AssetPin::Unpin unpin = [](BudgetManager& m, const std::string& id) noexcept {
+    const AssetPin::Unpin release = [](BudgetManager& m, const std::string& id) noexcept {
       m.unpin(id);
     };
-    return a != nullptr ? AssetPin(this, unpin, a->id) : AssetPin();
+    return a != nullptr ? AssetPin(this, release, a->id) : AssetPin();
   });
 }
 

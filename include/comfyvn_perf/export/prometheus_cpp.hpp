@@ -86,7 +86,7 @@ inline bool prom_sample(std::string_view line, std::string_view& name,
       if (eq == std::string_view::npos) return false;
       const std::string_view key = line.substr(i, eq - i);
       std::size_t j = eq + 2;
-      while (j < line.size() && line[j] != '"') j += line[j] == '\\' ? 2 : 1;
+      while (j < line.size() && line[j] != '"') j += line[j] == '\\' ? 2u : 1u;
       if (j >= line.size()) return false;
       const std::string_view raw = line.substr(eq + 2, j - eq - 2);
       if (key == "le") {

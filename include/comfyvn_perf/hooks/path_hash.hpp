@@ -63,7 +63,7 @@ std::uint64_t siphash24(const SipKey& key, std::string_view data) noexcept {
   const std::size_t whole = n - n % 8;
   for (std::size_t i = 0; i < whole; i += 8) {
     std::uint64_t m = 0;
-    for (int b = 7; b >= 0; --b) m = (m << 8) | p[i + b];  // little-endian on every host
+    for (std::size_t b = 8; b > 0; --b) m = (m << 8) | p[i + b - 1];  // little-endian on every host
     v3 ^= m;
     round();
     round();

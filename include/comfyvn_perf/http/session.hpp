@@ -175,8 +175,8 @@ void Session::on_header(boost::beast::error_code ec) {
     continue_.emplace(Status::continue_, req.version());
     stream_.expires_after(options().read_timeout);
     bhttp::async_write(stream_, *continue_,
-                       [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                         if (!ec) self->read_body();
+                       [self = shared_from_this()](boost::beast::error_code write_ec, std::size_t) {
+                         if (!write_ec) self->read_body();
                        });
     return;
   }

@@ -221,7 +221,7 @@ std::vector<int> SystemMetricsProvider::affinity_cpus() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
     for (int i = 0; i < CPU_SETSIZE; ++i) {
-      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+      if (CPU_ISSET(static_cast<std::size_t>(i), &set)) cpus.push_back(i);
     }
   }
   if (cpus.empty()) {
