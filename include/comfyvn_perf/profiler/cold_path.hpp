@@ -115,7 +115,7 @@ void warn_if_second_registry(const Registry* mine) noexcept {
     const long pid = static_cast<long>(::getpid());
     std::snprintf(text, sizeof text, "%ld:%#llx", pid,
                   static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(mine)));
-    const std::size_t pid_len = std::strchr(text, ':') - text + 1;  // "<pid>:"
+    const auto pid_len = static_cast<std::size_t>(std::strchr(text, ':') - text + 1);  // "<pid>:"
     auto this_process = [&](const char* v) {
       return v != nullptr && std::strncmp(v, text, pid_len) == 0;
     };
