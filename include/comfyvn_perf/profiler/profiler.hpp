@@ -27,9 +27,7 @@
 #include "report.hpp"         // report_text
 #include "types.hpp"          // snapshots, budgets, call tree
 
-// Re-exported for headers that use them through this one without including
-// them: http/handler.hpp (value_from of CallTree, SpanBudgetState,
-// SpikeSummary) and runtime/span_budget_config.hpp (span_budget_problem).
+// Re-exported: http/ and runtime/ headers use them through this one.
 #include "../json/profiler.hpp"  // tag_invoke of the profiler's types
 #include "span_budgets.hpp"      // span_budget_problem, BudgetTransition
 
@@ -38,14 +36,11 @@ namespace comfyvn::perf {
 class PerfProfiler {
  public:
   using Metadata = boost::json::object;
-  // Receives {trigger, payload} for every event (kProfilerEvent's triggers).
+  // The event sink, its interest check, the health extension and the trace
+  // counter source: profiler/event_channel.hpp says what each receives.
   using EventSink = detail::EventChannel::EventSink;
-  // Says whether anyone listens; events are not even built otherwise.
   using EventInterest = detail::EventChannel::EventInterest;
-  // Adds fields to health() (the runtime adds the hook bus's counters).
   using HealthExtension = detail::EventChannel::HealthExtension;
-  // Appends {counter track, value} pairs that traces sample a few times a
-  // second (the runtime adds the budget manager's host metrics).
   using TraceCounterSource = detail::EventChannel::TraceCounterSource;
 
   // The newest spans of a rolling window (profiler/capture.hpp).
@@ -178,25 +173,20 @@ class PerfProfiler {
   // Chrome Trace Event JSON text of the spans that end during the next
   // `duration`, with the marks and counter samples of that window. Blocks
   // the calling thread for `duration`; recording threads are not slowed.
-  // One capture at a time: a second one throws TraceBusy. `max_spans` 0
-  // means trace_max_spans().
-  //
-  // Cancellable: `cancelled`, when given, is asked every 50 ms; once it
-  // answers true (or cancel_captures() runs) the capture ends, throwing
-  // TraceCancelled, and frees what it kept.
+  // One at a time (else TraceBusy); `max_spans` 0 means trace_max_spans().
+  // `cancelled`, asked every 50 ms, or cancel_captures() end it early:
+  // TraceCancelled, and what it kept is freed.
   std::string capture_trace_text(std::chrono::milliseconds duration, std::size_t max_spans = 0,
                                  const std::function<bool()>& cancelled = {});
 
-  // Ends every capture running now (they throw TraceCancelled), e.g. before
-  // the process exits.
+  // Ends every capture running now (they throw TraceCancelled).
   void cancel_captures() { capture_.cancel_all(); }
 
   // The same capture as a JSON object.
   boost::json::object capture_trace(std::chrono::milliseconds duration);
 
-  // Captures for `duration`, then writes the trace to `path` atomically.
-  // Returns "" on success, else why nothing was written. Throws TraceBusy
-  // while another capture runs.
+  // Captures for `duration`, then writes the trace to `path` atomically:
+  // "" on success, else why nothing was written (TraceBusy as above).
   std::string write_trace(const std::string& path, std::chrono::milliseconds duration);
 
   // Starts keeping the spans of the newest `window` (at most `max_spans`;

@@ -8,10 +8,7 @@
 // budgets and spikes, marks, taps, then any added with add_consumer().
 // Recording threads touch only their own buffer; everything here that takes
 // a lock runs at registration, collection, reset or thread exit, never per
-// span. The program's implementation file (config.hpp,
-// COMFYVN_PERF_IMPLEMENTATION) installs the cold path that
-// <comfyvn_perf/scope.hpp> calls through (core/thread_buffer.hpp: ColdPath)
-// before any ordinary static initialiser runs.
+// span. The cold path the hot header calls through is profiler/cold_path.hpp.
 #pragma once
 
 #include <atomic>         // collect interval
