@@ -105,6 +105,9 @@ void SpanBudgetConsumer::consume(const SpanBatch& batch) {
   if (!active_) return;
   const std::vector<SiteInfo>& sites = *batch.collection.sites;
   std::lock_guard<std::mutex> lock(mu_);
+  // A budget set or removed since begin() (they take only this lock) moves
+  // the table's entries: map the sites again (a no-op when nothing changed).
+  table_.map_sites(sites);
   for (const RawSpan& s : batch.spans) {
     if (s.site_id >= sites.size() || sites[s.site_id].counter) continue;
     table_.on_span(s.site_id, s.duration_ticks);
