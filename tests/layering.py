@@ -23,6 +23,7 @@ ALLOWED = {
     "hooks": {"os"},
     "runtime": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks"},
     "export": {"core", "os", "metrics", "json", "profiler", "budget", "flags"},
+    "gpu": {"core", "os", "profiler"},
     "http": {"core", "os", "metrics", "json", "profiler", "budget", "flags", "hooks", "runtime",
              "export"},
 }
