@@ -33,8 +33,8 @@
 
 namespace comfyvn::perf::gpu {
 
-inline constexpr std::string_view kGpuCategory = "gpu";
-inline constexpr std::string_view kGpuFrameSiteName = "(gpu frame)";
+inline constexpr std::string_view kGpuCategory = perf::detail::kGpuCategory;  // "gpu"
+inline constexpr std::string_view kGpuFrameSiteName = perf::detail::kGpuFrameSiteName;
 
 // How a context stands; GlContext::stats() and VulkanContext::stats().
 struct GpuStats {
@@ -49,6 +49,10 @@ struct GpuStats {
   // CPU clock reads).
   std::string time_source;
   std::uint64_t calibrations = 0;
+  // True where the driver's result reads wait for the device to go idle
+  // (lavapipe): collect() then reads only frames whose fence has signaled
+  // (PERF_GPU_FRAME(ctx, fence)), or waits when no fence was given.
+  bool reads_wait = false;
   // The uncertainty of the latest calibration, in milliseconds: the driver's
   // maxDeviation, or half the window between the CPU reads around the GPU's.
   double calibration_error_ms = 0;
@@ -167,14 +171,19 @@ class GpuTrack {
 
   ClockMap& clock() { return clock_; }
 
+  // The frame number scopes reserved now get (PERF_GPU_FRAME counts them).
+  std::uint64_t current_frame() const { return frame_.load(std::memory_order_relaxed); }
+
   // Reads finished slots in reservation order. `read(i, &begin_ns, &end_ns)`
   // returns false when slot i's results are not ready (never waiting);
   // `release(first, count)` makes a run of read slots reusable (it may
   // reset their queries). Stops at the first slot not ready, unless it has
   // waited longer than `stale_ticks` since its scope ended: then it is
-  // counted as lost and skipped.
+  // counted as lost and skipped. Slots of frame `frames_done` and later
+  // are not read at all (the context knows their work may not be done).
   template <class Read, class Release>
-  void collect_slots(Read&& read, Release&& release, std::uint64_t stale_ticks) {
+  void collect_slots(Read&& read, Release&& release, std::uint64_t stale_ticks,
+                     std::uint64_t frames_done = ~std::uint64_t{0}) {
     std::lock_guard<std::mutex> lock(collect_mu_);
     const std::uint64_t now = DefaultClock::now();
     std::uint64_t tail = tail_.load(std::memory_order_relaxed);
@@ -194,6 +203,7 @@ class GpuTrack {
       const auto i = static_cast<std::uint32_t>(tail % capacity_);
       Slot& s = slots_[i];
       if (s.state.load(std::memory_order_acquire) != kEnded) break;  // a scope still open
+      if (s.frame >= frames_done) break;  // its frame's work may not be done
       std::uint64_t b = 0, e = 0;
       if (read(i, &b, &e)) {
         RawSpan r{};
@@ -221,25 +231,28 @@ class GpuTrack {
       if (s.state.load(std::memory_order_acquire) != kFree) open = std::min(open, s.frame);
     }
     // Spans go to the profiler in the order they ended, as a thread's do.
+    // On a tie the longer span (the parent) goes after.
     std::sort(spans_.begin(), spans_.end(), [](const RawSpan& a, const RawSpan& b) {
-      return a.start_ticks + a.duration_ticks < b.start_ticks + b.duration_ticks;
+      const std::uint64_t ea = a.start_ticks + a.duration_ticks;
+      const std::uint64_t eb = b.start_ticks + b.duration_ticks;
+      return ea != eb ? ea < eb : a.duration_ticks < b.duration_ticks;
     });
-    std::size_t frames_done = 0;
-    while (frames_done < frames_.size() && frames_[frames_done].frame < open) ++frames_done;
+    std::size_t closed = 0;
+    while (closed < frames_.size() && frames_[closed].frame < open) ++closed;
     if (tb_ == nullptr || !perf::detail::g_enabled.load(perf::detail::kRelaxed)) {
-      frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(frames_done));
+      frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(closed));
       return;
     }
     // A frame span ends with its last scope, so it goes in after it.
     std::size_t f = 0;
     for (const RawSpan& r : spans_) {
       const std::uint64_t end = r.start_ticks + r.duration_ticks;
-      while (f < frames_done && frames_[f].end < end) record_frame(frames_[f++]);
+      while (f < closed && frames_[f].end < end) record_frame(frames_[f++]);
       tb_->record(r.site_id, r.start_ticks, end, 0);
       scopes_.fetch_add(1, std::memory_order_relaxed);
     }
-    while (f < frames_done) record_frame(frames_[f++]);
-    frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(frames_done));
+    while (f < closed) record_frame(frames_[f++]);
+    frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(closed));
   }
 
   // Fills the counters of `out`.
@@ -311,4 +324,23 @@ class GpuTrack {
 };
 
 }  // namespace detail
+
+// PERF_GPU_FRAME(ctx) and PERF_GPU_FRAME(ctx, fence): the context's
+// frame_boundary(), with whatever else it takes.
+template <class Context, class... Extra>
+inline void gpu_frame(Context& ctx, Extra... extra) noexcept {
+  ctx.frame_boundary(extra...);
+}
+
 }  // namespace comfyvn::perf::gpu
+
+#ifndef PERF_GPU_FRAME
+#if COMFYVN_PERF_ENABLED
+// Closes a GPU context's frame: once its scopes are read, the frame's
+// extent becomes a span of the site "(gpu frame)". A Vulkan context also
+// takes the fence of the frame's last submission (docs/gpu.md).
+#define PERF_GPU_FRAME(...) ::comfyvn::perf::gpu::gpu_frame(__VA_ARGS__)
+#else
+#define PERF_GPU_FRAME(...) static_cast<void>(0)
+#endif
+#endif

@@ -35,7 +35,7 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const CallT
 // empty category (any category) is null too.
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpanBudgetState& b);
 
-// {id, frame_ms, budget_ms, timestamp, spans}.
+// {id, frame_ms, budget_ms, site, timestamp, spans}.
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const SpikeSummary& s);
 
 // How top lists are ordered.
@@ -191,6 +191,7 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Spike
   jv = boost::json::object{{"id", s.id},
                            {"frame_ms", s.frame_ms},
                            {"budget_ms", s.budget_ms},
+                           {"site", s.site},
                            {"timestamp", s.timestamp},
                            {"spans", s.spans}};
 }

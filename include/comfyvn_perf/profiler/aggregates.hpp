@@ -90,7 +90,7 @@ void AggregateConsumer::consume(const SpanBatch& batch) {
     if (s.site_id >= sites.size() || sites[s.site_id].counter) continue;
     hist_[s.site_id].add(s.duration_ticks);
     seen_[s.site_id] += s.duration_ticks;
-    if (s.site_id == kFrameSiteId) continue;  // frames enclose everything: no parent, no child
+    if (sites[s.site_id].frame) continue;  // frames enclose everything: no parent, no child
     const std::uint64_t end = s.start_ticks + s.duration_ticks;
     const std::uint64_t children = take_children(open, s.start_ticks, end, [](Interval&) {});
     // Children of one thread do not overlap, so they fit in their parent;

@@ -73,6 +73,8 @@ class SpanBudgetConsumer final : public LockedConsumer {
   bool active_ = false;
   std::uint64_t frame_max_ = 0;  // the frame budget's max_ms in ticks; 0: no spikes
   double frame_max_ms_ = 0;
+  std::uint64_t gpu_frame_max_ = 0;  // the same for "(gpu frame)"
+  double gpu_frame_max_ms_ = 0;
   double ns_per_tick_ = 1.0;
   std::vector<BudgetTransition> transitions_;
   std::vector<SpikeSummary> new_spikes_;
@@ -82,7 +84,8 @@ class SpanBudgetConsumer final : public LockedConsumer {
 
 #ifdef COMFYVN_PERF_IMPLEMENTATION
 // ---- implementation: compiled once per program (config.hpp, COMFYVN_PERF_IMPLEMENTATION) ----
-#include <utility>  // move
+#include <algorithm>  // max
+#include <utility>    // move
 
 #include "../core/site.hpp"  // kFrameSiteId
 #include "../os/time.hpp"    // epoch_now
@@ -94,10 +97,13 @@ void SpanBudgetConsumer::begin(const Collection& c) {
   active_ = !table_.empty();
   frame_max_ = 0;
   frame_max_ms_ = 0;
+  gpu_frame_max_ = 0;
+  gpu_frame_max_ms_ = 0;
   ns_per_tick_ = c.ns_per_tick;
   if (active_) {
     table_.map_sites(*c.sites);
     frame_max_ = table_.frame_max_ticks(&frame_max_ms_);
+    gpu_frame_max_ = table_.frame_max_ticks(&gpu_frame_max_ms_, kGpuFrameSiteName);
   }
 }
 
@@ -111,11 +117,15 @@ void SpanBudgetConsumer::consume(const SpanBatch& batch) {
   for (const RawSpan& s : batch.spans) {
     if (s.site_id >= sites.size() || sites[s.site_id].counter) continue;
     table_.on_span(s.site_id, s.duration_ticks);
-    if (frame_max_ == 0) continue;
+    if (frame_max_ == 0 && gpu_frame_max_ == 0) continue;
     spikes_.keep_recent(s);
-    if (s.site_id == kFrameSiteId && s.duration_ticks > frame_max_) {
+    if (!sites[s.site_id].frame) continue;
+    const bool gpu = s.site_id != kFrameSiteId;
+    const std::uint64_t limit = gpu ? gpu_frame_max_ : frame_max_;
+    if (limit != 0 && s.duration_ticks > limit) {
       spikes_.frame_over(s, static_cast<double>(s.duration_ticks) * ns_per_tick_ / 1e6,
-                         frame_max_ms_, os::epoch_now());
+                         gpu ? gpu_frame_max_ms_ : frame_max_ms_, os::epoch_now(),
+                         gpu ? kGpuFrameSiteName : kFrameSiteName);
     }
   }
 }
@@ -134,7 +144,8 @@ void SpanBudgetConsumer::end(const Collection& c) {
     last_eval_ = c.now_ticks;
   }
   // Spans stay long enough for a spike of up to 10 s to be cut.
-  for (auto& s : spikes_.finish(static_cast<std::uint64_t>((frame_max_ms_ + 1000.0) * 1e6 /
+  const double longest_ms = std::max(frame_max_ms_, gpu_frame_max_ms_);
+  for (auto& s : spikes_.finish(static_cast<std::uint64_t>((longest_ms + 1000.0) * 1e6 /
                                                            c.ns_per_tick))) {
     new_spikes_.push_back(std::move(s));
   }
@@ -172,7 +183,8 @@ bool SpanBudgetConsumer::remove(std::string_view name, std::string_view category
   std::lock_guard<std::mutex> lock(mu_);
   const bool removed = table_.remove(name, category);
   judging_.store(!table_.empty(), std::memory_order_relaxed);
-  if (table_.frame_max_ticks() == 0) spikes_.clear_recent();
+  if (table_.frame_max_ticks() == 0 && table_.frame_max_ticks(nullptr, kGpuFrameSiteName) == 0)
+    spikes_.clear_recent();
   return removed;
 }
 

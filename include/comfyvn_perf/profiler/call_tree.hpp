@@ -257,7 +257,7 @@ void CallTreeConsumer::consume(const SpanBatch& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   ThreadTree& tree = threads_[batch.thread_index];
   for (const RawSpan& s : batch.spans) {
-    if (s.site_id >= sites.size() || sites[s.site_id].counter || s.site_id == kFrameSiteId) continue;
+    if (s.site_id >= sites.size() || sites[s.site_id].counter || sites[s.site_id].frame) continue;
     tree.add(s.site_id, s.start_ticks, s.start_ticks + s.duration_ticks, store_);
   }
 }

@@ -30,7 +30,15 @@ struct SiteInfo {
   std::uint32_t line = 0;
   bool dynamic = false;
   bool counter = false;  // a PERF_COUNTER series, not a span site
+  // An interval site: "(frame)" (PERF_FRAME), or "(gpu frame)" of category
+  // "gpu" (PERF_GPU_FRAME). Traces give frames a track of their own, call
+  // trees leave them out, and a budget on one cuts spikes.
+  bool frame = false;
 };
+
+// The site a GPU context's frames are recorded as (gpu/track.hpp).
+inline constexpr std::string_view kGpuFrameSiteName = "(gpu frame)";
+inline constexpr std::string_view kGpuCategory = "gpu";
 
 // The category that marks a counter series (PERF_COUNTER); reserved.
 inline constexpr std::string_view kCounterCategory = "(counter)";

@@ -66,7 +66,7 @@ SiteTable::SiteTable() {
   sites_.reserve(1024);
   sites_.push_back(SiteInfo{"(invalid)", "", "", "", 0, false});
   sites_.push_back(SiteInfo{"(other)", "dynamic", "", "", 0, true});
-  sites_.push_back(SiteInfo{"(frame)", "frame", "", "", 0, false});
+  sites_.push_back(SiteInfo{"(frame)", "frame", "", "", 0, false, false, true});
 }
 
 std::uint32_t SiteTable::intern(std::string_view name, std::string_view category, bool dynamic,
@@ -94,7 +94,8 @@ std::uint32_t SiteTable::intern(std::string_view name, std::string_view category
   }
   const auto id = static_cast<std::uint32_t>(sites_.size());
   sites_.push_back(SiteInfo{clean, clean_category, file ? file : "", function ? function : "",
-                            line, dynamic, category == kCounterCategory});
+                            line, dynamic, category == kCounterCategory,
+                            clean == kGpuFrameSiteName && clean_category == kGpuCategory});
   ids_.emplace(std::move(key), id);
   return id;
 }

@@ -86,9 +86,11 @@ class SpanBudgetTable {
 
   bool empty() const { return entries_.empty(); }
 
-  // The frame budget's max in ticks, 0 when there is none: spikes are
-  // captured only while it exists.
-  std::uint64_t frame_max_ticks(double* max_ms = nullptr) const;
+  // The max in ticks of the budget on frame site `site` ("(frame)" or
+  // "(gpu frame)"), 0 when there is none: spikes are captured only while
+  // one exists.
+  std::uint64_t frame_max_ticks(double* max_ms = nullptr,
+                                std::string_view site = kFrameSiteName) const;
 
   // Which budgets judge each site: rebuilt when budgets or sites change.
   template <class Sites>
@@ -138,7 +140,8 @@ class SpikeRecorder {
 
   // A frame longer than the budget: its spans are cut at the next
   // collection, once every thread has been drained past its end.
-  void frame_over(const RawSpan& frame, double frame_ms, double budget_ms, double end_epoch);
+  void frame_over(const RawSpan& frame, double frame_ms, double budget_ms, double end_epoch,
+                  std::string_view site = kFrameSiteName);
 
   // Cuts the spikes that waited a collection; returns the newly complete
   // ones. `lookback` bounds how long spans are kept for later spikes.
@@ -237,9 +240,9 @@ std::optional<SpanBudgetState> SpanBudgetTable::state_of(std::string_view name,
   return std::nullopt;
 }
 
-std::uint64_t SpanBudgetTable::frame_max_ticks(double* max_ms) const {
+std::uint64_t SpanBudgetTable::frame_max_ticks(double* max_ms, std::string_view site) const {
   for (const auto& e : entries_) {
-    if (e.state.name == kFrameSiteName && e.max_ticks != 0) {
+    if (e.state.name == site && e.max_ticks != 0) {
       if (max_ms) *max_ms = *e.state.max_ms;
       return e.max_ticks;
     }
@@ -319,11 +322,12 @@ void SpikeRecorder::keep_recent(const RawSpan& s) {
 }
 
 void SpikeRecorder::frame_over(const RawSpan& frame, double frame_ms, double budget_ms,
-                               double end_epoch) {
+                               double end_epoch, std::string_view site) {
   SpikeRecord r;
   r.summary.id = ++next_id_;
   r.summary.frame_ms = frame_ms;
   r.summary.budget_ms = budget_ms;
+  r.summary.site = site;
   r.summary.timestamp = end_epoch;
   r.start = frame.start_ticks;
   r.end = frame.start_ticks + frame.duration_ticks;

@@ -277,7 +277,8 @@ std::vector<TraceSlice> trace_slices(const TraceData& d) {
     x.site = s.site_id;
     x.start = trace_ns(d, s.start_ticks);
     x.end = trace_ns(d, s.start_ticks + s.duration_ticks);
-    x.tid = s.site_id == kFrameSiteId ? kFrameTrack + s.thread_index : s.thread_index;
+    const bool frame = s.site_id < d.sites.size() && d.sites[s.site_id].frame;
+    x.tid = frame ? kFrameTrack + s.thread_index : s.thread_index;
     tracks[x.tid].push_back(x);
   }
   std::vector<TraceSlice> out;

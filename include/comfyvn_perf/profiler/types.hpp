@@ -159,6 +159,7 @@ struct SpikeSummary {
   std::uint64_t id = 0;
   double frame_ms = 0;
   double budget_ms = 0;
+  std::string site = "(frame)";  // the frame site: "(frame)" or "(gpu frame)"
   double timestamp = 0;  // epoch seconds of the frame's end
   std::size_t spans = 0;
 };

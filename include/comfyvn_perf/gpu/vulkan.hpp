@@ -1,0 +1,548 @@
+// comfyvn_perf — Vulkan timer scopes: GPU time beside CPU time, on one
+// timeline (docs/gpu.md).
+//
+//   comfyvn::perf::gpu::VulkanContext ctx({instance, physical_device, device, queue,
+//                                          queue_family, vkGetInstanceProcAddr,
+//                                          vkGetDeviceProcAddr, "main"});
+//   { PERF_VK_SCOPE(ctx, cmd, "shadow pass"); vkCmdDraw(cmd, ...); }
+//   ... vkQueueSubmit(...);
+//   PERF_GPU_FRAME(ctx);
+//   ctx.collect();  // once a frame: reads what the GPU finished, never waits
+//
+// Every Vulkan function is loaded through the two proc-address functions the
+// application hands over: the SDK never links the Vulkan loader, and no other
+// header of the SDK includes Vulkan's. A scope writes a timestamp at its
+// start (top of pipe) and one at its end (bottom of pipe) into the context's
+// query pool; collect() reads the pairs the GPU has finished, maps them onto
+// the profiler's clock and records them as spans of category "gpu" on the
+// context's track, "gpu: NAME" (gpu/track.hpp). Slots are reused after
+// collect() resets them from the host, so the device needs
+// `hostQueryReset` (Vulkan 1.2 core, or VK_EXT_host_query_reset) enabled.
+//
+// The clock map: with VK_EXT_calibrated_timestamps enabled on the device
+// (and the device and CLOCK_MONOTONIC time domains offered), the driver
+// reads both clocks together, and collect() re-reads them every
+// `recheck_interval` without waiting on anything. Without it, the context
+// measures the offset once, at construction, by submitting one timestamp
+// write to the queue and waiting for it; recalibrate() does the same later.
+// Those two are the only calls that use the queue or wait: make them where
+// no other thread submits to the queue.
+#pragma once
+
+#include <algorithm>  // max
+#include <chrono>     // intervals
+#include <cmath>      // abs
+#include <cstdint>    // uint64_t
+#include <deque>      // frame fences
+#include <mutex>      // frame fences
+#include <utility>    // pair
+#include <string>     // name, problem
+#include <thread>     // the bounded wait at destruction
+#include <vector>     // queue families, time domains
+
+#include <vulkan/vulkan.h>
+
+#include "../core/clock.hpp"  // DefaultClock, SteadyClock
+#include "../core/scope.hpp"  // Site, site_id, g_enabled
+#include "track.hpp"           // GpuTrack, GpuStats, ClockMap
+
+namespace comfyvn::perf::gpu {
+
+// What a VulkanContext is made from. The handles stay the application's.
+struct VulkanContextInfo {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;  // the queue the scopes' command buffers go to
+  std::uint32_t queue_family = 0;
+  PFN_vkGetInstanceProcAddr get_instance_proc_addr = nullptr;
+  PFN_vkGetDeviceProcAddr get_device_proc_addr = nullptr;  // null: loaded through the first
+  std::string name = "vulkan";  // the track is "gpu: NAME"
+  std::uint32_t max_scopes = 4096;  // timestamp pairs in flight (pool: twice as many queries)
+  // Use VK_EXT_calibrated_timestamps where the device has it enabled.
+  bool calibrated_timestamps = true;
+  std::chrono::milliseconds recheck_interval{1000};
+  // A pair still unfinished this long after its scope ended is counted as
+  // lost and skipped (its command buffer was never submitted).
+  std::chrono::milliseconds stale_after{5000};
+  // The destructor waits at most this long for submitted pairs to finish.
+  std::chrono::milliseconds destroy_wait{1000};
+};
+
+class VulkanContext {
+ public:
+  explicit VulkanContext(const VulkanContextInfo& info);
+  ~VulkanContext();
+  VulkanContext(const VulkanContext&) = delete;
+  VulkanContext& operator=(const VulkanContext&) = delete;
+
+  // False when the device cannot time anything; scopes then record nothing.
+  bool usable() const { return pool_ != VK_NULL_HANDLE && track_.recording(); }
+  // Why not, in one line ("" when usable).
+  const std::string& problem() const { return problem_; }
+
+  // Reads the finished pairs into spans; once a frame, from one thread at a
+  // time. Never waits on the GPU.
+  void collect();
+
+  // PERF_GPU_FRAME(ctx): closes the GPU frame.
+  void frame_boundary() noexcept { track_.frame_boundary(); }
+  // PERF_GPU_FRAME(ctx, fence): the same, with the fence of the frame's
+  // last submission. collect() then reads only frames whose fence it has
+  // seen signaled (or a later frame's): where the driver's result reads
+  // wait for the device (GpuStats::reads_wait), this keeps collect() from
+  // waiting, and anywhere it skips reads that cannot succeed yet.
+  void frame_boundary(VkFence fence) noexcept;
+
+  // Measures the clock map again. With calibrated timestamps this reads the
+  // driver's clocks (never waits); without, it submits one timestamp write
+  // to the queue and waits for it. Returns false when it could not.
+  bool recalibrate();
+
+  GpuStats stats() const;
+
+  // The scope's side (PERF_VK_SCOPE); kNoSlot when not recording.
+  std::uint32_t begin(VkCommandBuffer cmd, std::uint32_t site_id) noexcept {
+    if (pool_ == VK_NULL_HANDLE) return detail::GpuTrack::kNoSlot;
+    const std::uint32_t slot = track_.reserve(site_id);
+    if (slot != detail::GpuTrack::kNoSlot)
+      fn_.cmd_write_timestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool_, 2 * slot);
+    return slot;
+  }
+  void end(VkCommandBuffer cmd, std::uint32_t slot) noexcept {
+    fn_.cmd_write_timestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool_, 2 * slot + 1);
+    track_.ended(slot);
+  }
+
+ private:
+  struct Functions {
+    PFN_vkGetPhysicalDeviceProperties get_physical_device_properties = nullptr;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties get_queue_family_properties = nullptr;
+    PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT get_time_domains = nullptr;
+    PFN_vkGetCalibratedTimestampsEXT get_calibrated_timestamps = nullptr;
+    PFN_vkCreateQueryPool create_query_pool = nullptr;
+    PFN_vkDestroyQueryPool destroy_query_pool = nullptr;
+    PFN_vkResetQueryPool reset_query_pool = nullptr;
+    PFN_vkGetQueryPoolResults get_query_pool_results = nullptr;
+    PFN_vkCmdWriteTimestamp cmd_write_timestamp = nullptr;
+    PFN_vkCreateCommandPool create_command_pool = nullptr;
+    PFN_vkDestroyCommandPool destroy_command_pool = nullptr;
+    PFN_vkAllocateCommandBuffers allocate_command_buffers = nullptr;
+    PFN_vkBeginCommandBuffer begin_command_buffer = nullptr;
+    PFN_vkEndCommandBuffer end_command_buffer = nullptr;
+    PFN_vkQueueSubmit queue_submit = nullptr;
+    PFN_vkCreateFence create_fence = nullptr;
+    PFN_vkDestroyFence destroy_fence = nullptr;
+    PFN_vkWaitForFences wait_for_fences = nullptr;
+    PFN_vkGetFenceStatus get_fence_status = nullptr;
+    PFN_vkGetPhysicalDeviceProperties2 get_physical_device_properties2 = nullptr;
+  };
+
+  bool load(const VulkanContextInfo& info);
+  std::uint64_t frames_done();
+  bool calibrate_driver();
+  bool calibrate_by_submit();
+  void set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns, double error_ns);
+  std::uint64_t to_ns(std::uint64_t raw) const {
+    return static_cast<std::uint64_t>(static_cast<double>(raw & mask_) * period_ns_);
+  }
+
+  VulkanContextInfo info_;
+  Functions fn_;
+  detail::GpuTrack track_;
+  VkQueryPool pool_ = VK_NULL_HANDLE;
+  std::string problem_;
+  double period_ns_ = 1.0;
+  std::uint64_t mask_ = ~std::uint64_t{0};
+  bool driver_clocks_ = false;  // calibrated timestamps in use
+  bool reads_wait_ = false;     // vkGetQueryPoolResults waits for idle (lavapipe)
+  // The fences of recent frames, oldest first, and how many frames are
+  // known done (every frame before a signaled fence's).
+  std::mutex fence_mu_;
+  std::deque<std::pair<std::uint64_t, VkFence>> fences_;
+  std::atomic<bool> have_fences_{false};
+  std::uint64_t frames_done_ = 0;
+  std::uint64_t stale_ticks_ = 0;
+  std::uint64_t recheck_ticks_ = 0;
+  std::uint64_t last_check_ticks_ = 0;
+  std::uint64_t last_check_steady_ = 0;
+  // Calibration figures, under the track's collection (collect/recalibrate).
+  std::uint64_t calibrations_ = 0;
+  double error_ms_ = 0;
+  double drift_ms_per_min_ = 0;
+  double max_correction_ms_ = 0;
+};
+
+// The RAII half of PERF_VK_SCOPE.
+class VkScope {
+ public:
+  VkScope(VulkanContext& ctx, VkCommandBuffer cmd, const Site& site) noexcept {
+    if (!perf::detail::g_enabled.load(perf::detail::kRelaxed)) return;
+    const std::uint32_t slot = ctx.begin(cmd, perf::detail::site_id(site));
+    if (slot == detail::GpuTrack::kNoSlot) return;
+    ctx_ = &ctx;
+    cmd_ = cmd;
+    slot_ = slot;
+  }
+  ~VkScope() {
+    if (ctx_ != nullptr) ctx_->end(cmd_, slot_);
+  }
+  VkScope(const VkScope&) = delete;
+  VkScope& operator=(const VkScope&) = delete;
+
+ private:
+  VulkanContext* ctx_ = nullptr;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  std::uint32_t slot_ = 0;
+};
+
+// ---- inline definitions (this header is included only where Vulkan is) ----
+
+inline VulkanContext::VulkanContext(const VulkanContextInfo& info)
+    : info_(info), track_(info.name, info.max_scopes == 0 ? 1 : info.max_scopes) {
+  const double ns_per_tick = track_.ns_per_tick();
+  stale_ticks_ = static_cast<std::uint64_t>(
+      static_cast<double>(std::chrono::nanoseconds(info.stale_after).count()) / ns_per_tick);
+  recheck_ticks_ = static_cast<std::uint64_t>(
+      static_cast<double>(std::chrono::nanoseconds(info.recheck_interval).count()) / ns_per_tick);
+  if (!load(info)) return;
+  VkQueryPoolCreateInfo qi{};
+  qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+  qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+  qi.queryCount = 2 * track_.capacity();
+  VkQueryPool pool = VK_NULL_HANDLE;
+  if (fn_.create_query_pool(info.device, &qi, nullptr, &pool) != VK_SUCCESS) {
+    problem_ = "vkCreateQueryPool failed";
+    return;
+  }
+  fn_.reset_query_pool(info.device, pool, 0, qi.queryCount);
+  pool_ = pool;
+  const bool ok = driver_clocks_ ? calibrate_driver() : calibrate_by_submit();
+  if (!ok) {
+    fn_.destroy_query_pool(info.device, pool_, nullptr);
+    pool_ = VK_NULL_HANDLE;
+    if (problem_.empty()) problem_ = "could not calibrate the GPU clock";
+  }
+}
+
+inline VulkanContext::~VulkanContext() {
+  if (pool_ == VK_NULL_HANDLE) return;
+  // Pairs already submitted finish within destroy_wait; their spans are
+  // kept. The frames' fences are not consulted: they may be gone already.
+  have_fences_.store(false, std::memory_order_release);
+  const auto deadline = std::chrono::steady_clock::now() + info_.destroy_wait;
+  for (;;) {
+    collect();
+    if (!track_.in_flight() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  fn_.destroy_query_pool(info_.device, pool_, nullptr);
+}
+
+inline bool VulkanContext::load(const VulkanContextInfo& info) {
+  if (info.get_instance_proc_addr == nullptr || info.instance == VK_NULL_HANDLE ||
+      info.physical_device == VK_NULL_HANDLE || info.device == VK_NULL_HANDLE) {
+    problem_ = "VulkanContextInfo needs instance, physical_device, device and get_instance_proc_addr";
+    return false;
+  }
+  const auto inst = [&](const char* n) { return info.get_instance_proc_addr(info.instance, n); };
+  PFN_vkGetDeviceProcAddr gdpa = info.get_device_proc_addr;
+  if (gdpa == nullptr) gdpa = reinterpret_cast<PFN_vkGetDeviceProcAddr>(inst("vkGetDeviceProcAddr"));
+  if (gdpa == nullptr) {
+    problem_ = "vkGetDeviceProcAddr not found";
+    return false;
+  }
+  const auto dev = [&](const char* n) { return gdpa(info.device, n); };
+  fn_.get_physical_device_properties =
+      reinterpret_cast<PFN_vkGetPhysicalDeviceProperties>(inst("vkGetPhysicalDeviceProperties"));
+  fn_.get_queue_family_properties = reinterpret_cast<PFN_vkGetPhysicalDeviceQueueFamilyProperties>(
+      inst("vkGetPhysicalDeviceQueueFamilyProperties"));
+  fn_.get_time_domains = reinterpret_cast<PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT>(
+      inst("vkGetPhysicalDeviceCalibrateableTimeDomainsEXT"));
+  fn_.get_calibrated_timestamps =
+      reinterpret_cast<PFN_vkGetCalibratedTimestampsEXT>(dev("vkGetCalibratedTimestampsEXT"));
+  fn_.create_query_pool = reinterpret_cast<PFN_vkCreateQueryPool>(dev("vkCreateQueryPool"));
+  fn_.destroy_query_pool = reinterpret_cast<PFN_vkDestroyQueryPool>(dev("vkDestroyQueryPool"));
+  fn_.reset_query_pool = reinterpret_cast<PFN_vkResetQueryPool>(dev("vkResetQueryPool"));
+  if (fn_.reset_query_pool == nullptr)
+    fn_.reset_query_pool = reinterpret_cast<PFN_vkResetQueryPool>(dev("vkResetQueryPoolEXT"));
+  fn_.get_query_pool_results =
+      reinterpret_cast<PFN_vkGetQueryPoolResults>(dev("vkGetQueryPoolResults"));
+  fn_.cmd_write_timestamp = reinterpret_cast<PFN_vkCmdWriteTimestamp>(dev("vkCmdWriteTimestamp"));
+  fn_.create_command_pool = reinterpret_cast<PFN_vkCreateCommandPool>(dev("vkCreateCommandPool"));
+  fn_.destroy_command_pool =
+      reinterpret_cast<PFN_vkDestroyCommandPool>(dev("vkDestroyCommandPool"));
+  fn_.allocate_command_buffers =
+      reinterpret_cast<PFN_vkAllocateCommandBuffers>(dev("vkAllocateCommandBuffers"));
+  fn_.begin_command_buffer = reinterpret_cast<PFN_vkBeginCommandBuffer>(dev("vkBeginCommandBuffer"));
+  fn_.end_command_buffer = reinterpret_cast<PFN_vkEndCommandBuffer>(dev("vkEndCommandBuffer"));
+  fn_.queue_submit = reinterpret_cast<PFN_vkQueueSubmit>(dev("vkQueueSubmit"));
+  fn_.create_fence = reinterpret_cast<PFN_vkCreateFence>(dev("vkCreateFence"));
+  fn_.destroy_fence = reinterpret_cast<PFN_vkDestroyFence>(dev("vkDestroyFence"));
+  fn_.wait_for_fences = reinterpret_cast<PFN_vkWaitForFences>(dev("vkWaitForFences"));
+  fn_.get_fence_status = reinterpret_cast<PFN_vkGetFenceStatus>(dev("vkGetFenceStatus"));
+  fn_.get_physical_device_properties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceProperties2>(
+      inst("vkGetPhysicalDeviceProperties2"));
+  if (fn_.get_physical_device_properties == nullptr || fn_.get_queue_family_properties == nullptr ||
+      fn_.create_query_pool == nullptr || fn_.destroy_query_pool == nullptr ||
+      fn_.get_query_pool_results == nullptr || fn_.cmd_write_timestamp == nullptr) {
+    problem_ = "a core Vulkan function was not found";
+    return false;
+  }
+  if (fn_.reset_query_pool == nullptr) {
+    problem_ = "vkResetQueryPool not found: enable hostQueryReset (Vulkan 1.2 or VK_EXT_host_query_reset)";
+    return false;
+  }
+  VkPhysicalDeviceProperties props{};
+  fn_.get_physical_device_properties(info.physical_device, &props);
+  std::uint32_t n = 0;
+  fn_.get_queue_family_properties(info.physical_device, &n, nullptr);
+  std::vector<VkQueueFamilyProperties> families(n);
+  fn_.get_queue_family_properties(info.physical_device, &n, families.data());
+  if (info.queue_family >= n) {
+    problem_ = "queue_family is not a queue family of physical_device";
+    return false;
+  }
+  const std::uint32_t bits = families[info.queue_family].timestampValidBits;
+  if (bits == 0 || props.limits.timestampPeriod <= 0) {
+    problem_ = "the queue family has no timestamps (timestampValidBits 0)";
+    return false;
+  }
+  if (fn_.get_physical_device_properties2 != nullptr && props.apiVersion >= VK_API_VERSION_1_2) {
+    // lavapipe's vkGetQueryPoolResults waits for the device to go idle,
+    // even for results that are ready.
+    VkPhysicalDeviceDriverProperties driver{};
+    driver.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES;
+    VkPhysicalDeviceProperties2 p2{};
+    p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+    p2.pNext = &driver;
+    fn_.get_physical_device_properties2(info.physical_device, &p2);
+    reads_wait_ = driver.driverID == VK_DRIVER_ID_MESA_LLVMPIPE;
+  }
+  mask_ = bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
+  period_ns_ = static_cast<double>(props.limits.timestampPeriod);
+  if (info.calibrated_timestamps && fn_.get_calibrated_timestamps != nullptr &&
+      fn_.get_time_domains != nullptr) {
+    std::uint32_t count = 0;
+    fn_.get_time_domains(info.physical_device, &count, nullptr);
+    std::vector<VkTimeDomainEXT> domains(count);
+    fn_.get_time_domains(info.physical_device, &count, domains.data());
+    bool device = false, monotonic = false;
+    for (VkTimeDomainEXT d : domains) {
+      device = device || d == VK_TIME_DOMAIN_DEVICE_EXT;
+      monotonic = monotonic || d == VK_TIME_DOMAIN_CLOCK_MONOTONIC_EXT;
+    }
+    driver_clocks_ = device && monotonic;
+  }
+  if (!driver_clocks_ &&
+      (info.queue == VK_NULL_HANDLE || fn_.create_command_pool == nullptr ||
+       fn_.queue_submit == nullptr || fn_.create_fence == nullptr ||
+       fn_.wait_for_fences == nullptr)) {
+    problem_ = "no calibrated timestamps and no queue to measure the clock offset on";
+    return false;
+  }
+  return true;
+}
+
+inline void VulkanContext::set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns,
+                                   double error_ns) {
+  // A (ticks, steady) pair read back to back places steady_ns on the tick axis.
+  const std::uint64_t t0 = DefaultClock::now();
+  const std::uint64_t s = SteadyClock::now();
+  const std::uint64_t t1 = DefaultClock::now();
+  const double correction_ns =
+      track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2, s, track_.ns_per_tick());
+  ++calibrations_;
+  error_ms_ = error_ns / 1e6;
+  if (calibrations_ > 1 && s > last_check_steady_) {
+    const double minutes = static_cast<double>(s - last_check_steady_) / 60e9;
+    drift_ms_per_min_ = correction_ns / 1e6 / minutes;
+    max_correction_ms_ = std::max(max_correction_ms_, std::abs(correction_ns) / 1e6);
+  }
+  last_check_steady_ = s;
+  last_check_ticks_ = t1;
+}
+
+inline bool VulkanContext::calibrate_driver() {
+  VkCalibratedTimestampInfoEXT infos[2]{};
+  infos[0].sType = VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT;
+  infos[0].timeDomain = VK_TIME_DOMAIN_DEVICE_EXT;
+  infos[1].sType = VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT;
+  infos[1].timeDomain = VK_TIME_DOMAIN_CLOCK_MONOTONIC_EXT;
+  // The best of a few reads: the smallest deviation the driver reports.
+  std::uint64_t best[2]{};
+  std::uint64_t best_dev = ~std::uint64_t{0};
+  for (int i = 0; i < 4; ++i) {
+    std::uint64_t ts[2]{};
+    std::uint64_t dev = 0;
+    if (fn_.get_calibrated_timestamps(info_.device, 2, infos, ts, &dev) != VK_SUCCESS) {
+      problem_ = "vkGetCalibratedTimestampsEXT failed";
+      return false;
+    }
+    if (dev < best_dev) {
+      best_dev = dev;
+      best[0] = ts[0];
+      best[1] = ts[1];
+    }
+  }
+  set_map(to_ns(best[0]), best[1], static_cast<double>(best_dev));
+  return true;
+}
+
+inline bool VulkanContext::calibrate_by_submit() {
+  const VkDevice d = info_.device;
+  VkQueryPoolCreateInfo qi{};
+  qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+  qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+  qi.queryCount = 1;
+  VkQueryPool qp = VK_NULL_HANDLE;
+  VkCommandPoolCreateInfo ci{};
+  ci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  ci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  ci.queueFamilyIndex = info_.queue_family;
+  VkCommandPool cp = VK_NULL_HANDLE;
+  VkFenceCreateInfo fi{};
+  fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  bool ok = fn_.create_query_pool(d, &qi, nullptr, &qp) == VK_SUCCESS &&
+            fn_.create_command_pool(d, &ci, nullptr, &cp) == VK_SUCCESS;
+  std::uint64_t best_gpu = 0, best_mid = 0, best_window = ~std::uint64_t{0};
+  for (int attempt = 0; ok && attempt < 5; ++attempt) {
+    // A command buffer and a fence per attempt (freed with the pool).
+    VkCommandBufferAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ai.commandPool = cp;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb = VK_NULL_HANDLE;
+    VkCommandBufferBeginInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    ok = fn_.allocate_command_buffers(d, &ai, &cb) == VK_SUCCESS &&
+         fn_.begin_command_buffer(cb, &bi) == VK_SUCCESS;
+    if (!ok) break;
+    fn_.reset_query_pool(d, qp, 0, 1);
+    fn_.cmd_write_timestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qp, 0);
+    ok = fn_.end_command_buffer(cb) == VK_SUCCESS;
+    if (!ok) break;
+    VkFence f = VK_NULL_HANDLE;
+    ok = fn_.create_fence(d, &fi, nullptr, &f) == VK_SUCCESS;
+    if (!ok) break;
+    VkSubmitInfo si{};
+    si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cb;
+    const std::uint64_t before = SteadyClock::now();
+    ok = fn_.queue_submit(info_.queue, 1, &si, f) == VK_SUCCESS &&
+         fn_.wait_for_fences(d, 1, &f, VK_TRUE, 1'000'000'000) == VK_SUCCESS;
+    const std::uint64_t after = SteadyClock::now();
+    fn_.destroy_fence(d, f, nullptr);
+    std::uint64_t raw = 0;
+    ok = ok && fn_.get_query_pool_results(d, qp, 0, 1, sizeof raw, &raw, sizeof raw,
+                                          VK_QUERY_RESULT_64_BIT) == VK_SUCCESS;
+    if (!ok) break;
+    if (after - before < best_window) {
+      best_window = after - before;
+      best_mid = before + (after - before) / 2;
+      best_gpu = to_ns(raw);
+    }
+  }
+  if (cp != VK_NULL_HANDLE) fn_.destroy_command_pool(d, cp, nullptr);
+  if (qp != VK_NULL_HANDLE) fn_.destroy_query_pool(d, qp, nullptr);
+  if (!ok) {
+    problem_ = "measuring the GPU clock offset failed (queue submission)";
+    return false;
+  }
+  set_map(best_gpu, best_mid, static_cast<double>(best_window) / 2);
+  return true;
+}
+
+inline bool VulkanContext::recalibrate() {
+  if (pool_ == VK_NULL_HANDLE) return false;
+  return driver_clocks_ ? calibrate_driver() : calibrate_by_submit();
+}
+
+inline void VulkanContext::collect() {
+  if (pool_ == VK_NULL_HANDLE) return;
+  if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck_ticks_)
+    calibrate_driver();
+  const VkDevice d = info_.device;
+  const std::uint64_t done =
+      have_fences_.load(std::memory_order_acquire) ? frames_done() : ~std::uint64_t{0};
+  track_.collect_slots(
+      [&](std::uint32_t i, std::uint64_t* begin_ns, std::uint64_t* end_ns) {
+        // Each query's value and availability, without waiting.
+        std::uint64_t v[4]{};
+        const VkResult r = fn_.get_query_pool_results(
+            d, pool_, 2 * i, 2, sizeof v, v, 2 * sizeof(std::uint64_t),
+            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WITH_AVAILABILITY_BIT);
+        if ((r != VK_SUCCESS && r != VK_NOT_READY) || v[1] == 0 || v[3] == 0) return false;
+        *begin_ns = to_ns(v[0]);
+        *end_ns = to_ns(v[2]);
+        return true;
+      },
+      [&](std::uint32_t first, std::uint32_t n) { fn_.reset_query_pool(d, pool_, 2 * first, 2 * n); },
+      stale_ticks_, done);
+}
+
+inline void VulkanContext::frame_boundary(VkFence fence) noexcept {
+  const std::uint64_t frame = track_.current_frame();
+  track_.frame_boundary();
+  if (fence == VK_NULL_HANDLE || fn_.get_fence_status == nullptr) return;
+  std::lock_guard<std::mutex> lock(fence_mu_);
+  fences_.emplace_back(frame, fence);
+  if (fences_.size() > 64) fences_.pop_front();
+  have_fences_.store(true, std::memory_order_release);
+}
+
+inline std::uint64_t VulkanContext::frames_done() {
+  std::lock_guard<std::mutex> lock(fence_mu_);
+  // The newest frame whose fence has signaled: it and every frame before it
+  // are done (a fence signals after all earlier submissions to the queue).
+  // A fence the application reset and reused belongs to a newer frame
+  // further on in the list, checked first.
+  for (auto it = fences_.rbegin(); it != fences_.rend(); ++it) {
+    if (it->first < frames_done_) break;
+    if (fn_.get_fence_status(info_.device, it->second) == VK_SUCCESS) {
+      frames_done_ = it->first + 1;
+      break;
+    }
+  }
+  while (!fences_.empty() && fences_.front().first < frames_done_) fences_.pop_front();
+  return frames_done_;
+}
+
+inline GpuStats VulkanContext::stats() const {
+  GpuStats s;
+  track_.fill(s);
+  s.reads_wait = reads_wait_;
+  s.time_source = driver_clocks_ ? "calibrated" : "measured";
+  s.calibrations = calibrations_;
+  s.calibration_error_ms = error_ms_;
+  s.drift_ms_per_min = drift_ms_per_min_;
+  s.max_correction_ms = max_correction_ms_;
+  return s;
+}
+
+}  // namespace comfyvn::perf::gpu
+
+#ifndef COMFYVN_PERF_GPU_CAT
+#define COMFYVN_PERF_GPU_CAT2(a, b) a##b
+#define COMFYVN_PERF_GPU_CAT(a, b) COMFYVN_PERF_GPU_CAT2(a, b)
+#endif
+
+#if COMFYVN_PERF_ENABLED
+// A GPU span for the enclosing block: a timestamp at its start and one at its
+// end, written into `command_buffer`. `name` is a string literal.
+#define COMFYVN_PERF_VK_SCOPE_IMPL(ctx, cmd, name, n)                                     \
+  static ::comfyvn::perf::Site COMFYVN_PERF_GPU_CAT(comfyvn_perf_vk_site_, n){                \
+      name, "gpu", __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)};             \
+  ::comfyvn::perf::gpu::VkScope COMFYVN_PERF_GPU_CAT(comfyvn_perf_vk_scope_, n) {             \
+    ctx, cmd, COMFYVN_PERF_GPU_CAT(comfyvn_perf_vk_site_, n)                                  \
+  }
+#define PERF_VK_SCOPE(ctx, command_buffer, name) \
+  COMFYVN_PERF_VK_SCOPE_IMPL(ctx, command_buffer, name, __COUNTER__)
+#else
+#define PERF_VK_SCOPE(ctx, command_buffer, name) \
+  (static_cast<void>(sizeof(ctx)), static_cast<void>(sizeof(command_buffer)), \
+   static_cast<void>(sizeof(name)))
+#endif
