@@ -113,6 +113,11 @@ class Device {
     return ok;
   }
 
+  // Waits for `fence` (up to 10 s), leaving it signaled.
+  bool wait_only(VkFence fence) {
+    return vkWaitForFences(device, 1, &fence, VK_TRUE, 10'000'000'000ull) == VK_SUCCESS;
+  }
+
   bool fence_done(VkFence fence) { return vkGetFenceStatus(device, fence) == VK_SUCCESS; }
 
   // The handles and entry points the SDK's VulkanContext takes.

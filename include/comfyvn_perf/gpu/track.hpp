@@ -56,8 +56,9 @@ struct GpuStats {
   // The uncertainty of the latest calibration, in milliseconds: the driver's
   // maxDeviation, or half the window between the CPU reads around the GPU's.
   double calibration_error_ms = 0;
-  // How far the map had moved at the latest re-check, in milliseconds per
-  // minute since the previous one (the drift a stale map would have shown).
+  // How far a map never re-checked would have moved, in milliseconds per
+  // minute: the re-checks' corrections summed over the time since the
+  // first calibration (0 until 10 s have passed).
   double drift_ms_per_min = 0;
   // The largest correction any re-check applied, in milliseconds.
   double max_correction_ms = 0;

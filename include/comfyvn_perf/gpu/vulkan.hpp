@@ -65,7 +65,9 @@ struct VulkanContextInfo {
   // A pair still unfinished this long after its scope ended is counted as
   // lost and skipped (its command buffer was never submitted).
   std::chrono::milliseconds stale_after{5000};
-  // The destructor waits at most this long for submitted pairs to finish.
+  // The destructor waits at most this long for submitted pairs to finish;
+  // past it, the query pool is not destroyed (the GPU may still write to
+  // it) but left to vkDestroyDevice.
   std::chrono::milliseconds destroy_wait{1000};
 };
 
@@ -88,10 +90,12 @@ class VulkanContext {
   // PERF_GPU_FRAME(ctx): closes the GPU frame.
   void frame_boundary() noexcept { track_.frame_boundary(); }
   // PERF_GPU_FRAME(ctx, fence): the same, with the fence of the frame's
-  // last submission. collect() then reads only frames whose fence it has
-  // seen signaled (or a later frame's): where the driver's result reads
-  // wait for the device (GpuStats::reads_wait), this keeps collect() from
-  // waiting, and anywhere it skips reads that cannot succeed yet.
+  // last submission. Where the driver's result reads wait for the device
+  // (GpuStats::reads_wait: lavapipe), collect() then reads only frames
+  // whose fence (or a later frame's) it has seen signaled, so it never
+  // waits. A fence reset before collect() saw it signaled holds its frame
+  // back until a later frame's fence is seen. The fences must stay valid
+  // until the context is destroyed.
   void frame_boundary(VkFence fence) noexcept;
 
   // Measures the clock map again. With calibrated timestamps this reads the
@@ -170,6 +174,8 @@ class VulkanContext {
   std::uint64_t calibrations_ = 0;
   double error_ms_ = 0;
   double drift_ms_per_min_ = 0;
+  double correction_sum_ns_ = 0;     // every re-check's correction, summed
+  std::uint64_t first_check_steady_ = 0;
   double max_correction_ms_ = 0;
 };
 
@@ -228,12 +234,18 @@ inline VulkanContext::VulkanContext(const VulkanContextInfo& info)
 inline VulkanContext::~VulkanContext() {
   if (pool_ == VK_NULL_HANDLE) return;
   // Pairs already submitted finish within destroy_wait; their spans are
-  // kept. The frames' fences are not consulted: they may be gone already.
-  have_fences_.store(false, std::memory_order_release);
+  // kept. Where reads wait (lavapipe) the frames' fences still decide what
+  // is read: they must outlive the context.
   const auto deadline = std::chrono::steady_clock::now() + info_.destroy_wait;
   for (;;) {
     collect();
-    if (!track_.in_flight() || std::chrono::steady_clock::now() >= deadline) break;
+    if (!track_.in_flight()) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      // Timestamps still to come (a command buffer not yet finished, or
+      // never submitted) would be written into a destroyed pool: the pool
+      // is left to vkDestroyDevice instead.
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   fn_.destroy_query_pool(info_.device, pool_, nullptr);
@@ -350,14 +362,20 @@ inline void VulkanContext::set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns
   const std::uint64_t t0 = DefaultClock::now();
   const std::uint64_t s = SteadyClock::now();
   const std::uint64_t t1 = DefaultClock::now();
+  // The pair's own window adds to the uncertainty.
+  error_ns += static_cast<double>(t1 - t0) * track_.ns_per_tick() / 2;
   const double correction_ns =
       track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2, s, track_.ns_per_tick());
   ++calibrations_;
   error_ms_ = error_ns / 1e6;
-  if (calibrations_ > 1 && s > last_check_steady_) {
-    const double minutes = static_cast<double>(s - last_check_steady_) / 60e9;
-    drift_ms_per_min_ = correction_ns / 1e6 / minutes;
+  if (calibrations_ == 1) first_check_steady_ = s;
+  if (calibrations_ > 1) {
     max_correction_ms_ = std::max(max_correction_ms_, std::abs(correction_ns) / 1e6);
+    // How far a map never re-checked would have moved, per minute; over
+    // less than 10 s a microsecond of read jitter would read as drift.
+    correction_sum_ns_ += correction_ns;
+    const double minutes = static_cast<double>(s - first_check_steady_) / 60e9;
+    if (minutes >= 10.0 / 60.0) drift_ms_per_min_ = correction_sum_ns_ / 1e6 / minutes;
   }
   last_check_steady_ = s;
   last_check_ticks_ = t1;
@@ -466,8 +484,12 @@ inline void VulkanContext::collect() {
   if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck_ticks_)
     calibrate_driver();
   const VkDevice d = info_.device;
-  const std::uint64_t done =
-      have_fences_.load(std::memory_order_acquire) ? frames_done() : ~std::uint64_t{0};
+  // Where a read would wait for the device, only frames whose fence was
+  // seen signaled are read; elsewhere reads never wait, and a pair is read
+  // as soon as the GPU has written it.
+  const std::uint64_t done = reads_wait_ && have_fences_.load(std::memory_order_acquire)
+                                 ? frames_done()
+                                 : ~std::uint64_t{0};
   track_.collect_slots(
       [&](std::uint32_t i, std::uint64_t* begin_ns, std::uint64_t* end_ns) {
         // Each query's value and availability, without waiting.
