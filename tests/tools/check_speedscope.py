@@ -3,6 +3,7 @@
 
     check_speedscope.py --demo DEMO --screenshot PNG
     check_speedscope.py --trace-file FILE --screenshot PNG --expect-nesting-warning
+    check_speedscope.py --gpu-demo EXAMPLE --screenshot PNG --expect-profile "gpu: main"
 
 First form: runs `DEMO --enable-perf --duration 3 --trace T.json` (it must
 exit 0 and write valid JSON), then loads T.json into speedscope in headless
@@ -10,6 +11,10 @@ Chromium (speedscope_check.cjs): it must import as a Trace Event Format
 profile with no console warning or error ("Tried to end ..." means spans on
 a thread do not nest) and no request outside 127.0.0.1.
 Second form, the self-test: a deliberately non-nesting trace must be flagged.
+Third form: a GPU example (gpu_vulkan, gpu_gl) runs `EXAMPLE --frames 30
+--trace T.json`; besides the checks above, speedscope must list a profile
+(one per thread) named as --expect-profile says. An example that exits 77
+(no usable device) skips the check, unless COMFYVN_PERF_REQUIRE_GPU=1.
 Tools: node, /usr/bin/chromium ($COMFYVN_CHROMIUM overrides),
 $COMFYVN_TOOLS_DIR/node/node_modules/{playwright-core,speedscope}; ./dev test
 installs them.
@@ -51,6 +56,8 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--demo")
     src.add_argument("--trace-file")
+    src.add_argument("--gpu-demo")
+    ap.add_argument("--expect-profile")
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--expect-nesting-warning", action="store_true")
     a = ap.parse_args()
@@ -79,6 +86,19 @@ def main():
                 toolslib.fail(f"the demo exited {r.returncode}: {r.stdout.splitlines()[-5:]}")
             if not os.path.isfile(trace):
                 toolslib.fail(f"the demo exited 0 but wrote no trace at {trace}")
+        elif a.gpu_demo:
+            trace = os.path.join(tmp, "trace.json")
+            r = subprocess.run([a.gpu_demo, "--frames", "30", "--trace", trace],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               text=True, timeout=60)
+            print(r.stdout.strip().splitlines()[0] if r.stdout.strip() else "(no output)")
+            if r.returncode == 77:
+                if os.environ.get("COMFYVN_PERF_REQUIRE_GPU") == "1":
+                    toolslib.fail(f"no usable device under COMFYVN_PERF_REQUIRE_GPU=1: {r.stdout.strip()}")
+                print("skipped: no usable device")
+                return 77
+            if r.returncode != 0 or not os.path.isfile(trace):
+                toolslib.fail(f"the example exited {r.returncode}: {r.stdout.splitlines()[-5:]}")
         else:
             trace = a.trace_file
         try:
@@ -92,6 +112,8 @@ def main():
                "--chromium", chromium, "--trace", trace, "--screenshot", a.screenshot]
         if a.expect_nesting_warning:
             cmd.append("--expect-nesting-warning")
+        if a.expect_profile:
+            cmd += ["--expect-profile", a.expect_profile]
         # The browser gets a private HOME: no profile or crash folder left behind.
         env = dict(os.environ, HOME=tmp, XDG_CONFIG_HOME=tmp, XDG_CACHE_HOME=tmp)
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=90, env=env)

@@ -39,6 +39,7 @@ function parseArgs(argv) {
     else if (k === '--trace') a.trace = next();
     else if (k === '--screenshot') a.screenshot = next();
     else if (k === '--expect-nesting-warning') a.expectNestingWarning = true;
+    else if (k === '--expect-profile') a.expectProfile = next();
     else throw new Error(`unknown argument ${k}`);
   }
   for (const k of ['nodeModules', 'chromium', 'trace', 'screenshot']) {
@@ -47,7 +48,7 @@ function parseArgs(argv) {
   return a;
 }
 
-const GPU_NOTE = /^\[\.WebGL-0x[0-9a-f]+\]GL Driver Message \(OpenGL, Performance, [A-Z0-9_]+, [A-Za-z]+\): GPU stall due to ReadPixels$/;
+const GPU_NOTE = /^\[\.WebGL-0x[0-9a-f]+\]GL Driver Message \(OpenGL, Performance, [A-Z0-9_]+, [A-Za-z]+\): GPU stall due to ReadPixels( \(this message will no longer repeat\))?$/;
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -155,6 +156,20 @@ async function main() {
     fs.mkdirSync(path.dirname(path.resolve(args.screenshot)), {recursive: true});
     await page.screenshot({path: args.screenshot});
 
+    // --expect-profile NAME: one of the profiles (speedscope makes one per
+    // thread) is NAME; the toolbar names the one shown, `n` shows the next.
+    const profilesSeen = [];
+    let profileFound = !args.expectProfile;
+    for (let i = 0; !profileFound && i < 32; i++) {
+      const bar = await page.evaluate(() => document.body.innerText.split('\n').filter(Boolean).slice(0, 4).join(' | '));
+      profilesSeen.push(bar);
+      if (bar.includes(args.expectProfile)) profileFound = true;
+      else {
+        await page.keyboard.press('n');
+        await page.waitForTimeout(150);
+      }
+    }
+    if (args.expectProfile && profileFound) await page.screenshot({path: args.screenshot});
     const importLines = consoleMessages.filter((m) => m.text.startsWith('Importing as'));
     // Chromium's own note about software WebGL (SwiftShader reads pixels back
     // for the screenshot) is not the page's: it is counted, not failed.
@@ -169,6 +184,7 @@ async function main() {
     if (!shown) reasons.push(`profile not shown (title ${JSON.stringify(state.title)}, ${state.canvases} canvas(es), text ${JSON.stringify(state.text.slice(0, 120))})`);
     if (pageErrors.length) reasons.push(`page errors: ${JSON.stringify(pageErrors)}`);
     if (dialogs.length) reasons.push(`dialogs: ${JSON.stringify(dialogs)}`);
+    if (!profileFound) reasons.push(`no profile named ${JSON.stringify(args.expectProfile)} among ${JSON.stringify([...new Set(profilesSeen)].slice(0, 8))}`);
     if (blocked.length) reasons.push(`requests outside 127.0.0.1:${port} (blocked): ${JSON.stringify(blocked)}`);
     if (args.expectNestingWarning) {
       if (nesting.length === 0) reasons.push('the broken trace gave no "Tried to end ..." warning: the check cannot see non-nesting spans');
@@ -184,6 +200,7 @@ async function main() {
       chromium: browser.version(),
       import: importLines.map((m) => m.text),
       title: state.title,
+      profile: args.expectProfile ? {name: args.expectProfile, found: profileFound} : undefined,
       toolbar: state.text.split('\n').filter(Boolean).slice(0, 3),
       nesting_warnings: nesting.length,
       nesting_examples: nesting.slice(0, 2).map((m) => m.text),
