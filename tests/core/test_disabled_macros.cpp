@@ -1,5 +1,6 @@
 // Compiled with -DCOMFYVN_PERF_ENABLED=0: every macro is empty and does not
 // evaluate its arguments; the program compiles unchanged.
+#include <comfyvn_perf/gpu/track.hpp>  // PERF_GPU_FRAME
 #include <comfyvn_perf/perf.hpp>
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,14 @@ int evaluated = 0;
   ++evaluated;
   return "y";
 }
+struct FakeGpuContext {
+  void frame_boundary() { ++evaluated; }
+};
+[[maybe_unused]] FakeGpuContext& touch_context() {
+  ++evaluated;
+  static FakeGpuContext c;
+  return c;
+}
 }  // namespace
 
 TEST_CASE("disabled macros do not evaluate their arguments", "[disabled]") {
@@ -32,6 +41,7 @@ TEST_CASE("disabled macros do not evaluate their arguments", "[disabled]") {
     PERF_COUNTER(touch(), evaluated++);
     PERF_COUNTER_DYN(touch_string(), evaluated++);
     PERF_FRAME();
+    PERF_GPU_FRAME(touch_context());
   }
   REQUIRE(evaluated == 0);
 }
