@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -345,4 +346,47 @@ TEST_CASE("a track that goes away hands its last spans over") {
   for (const auto& [index, name] : perf::detail::registry().thread_names())
     named = named || name == "gpu: short-lived";
   CHECK(named);
+}
+
+TEST_CASE("scopes reserve slots from many threads while one collects", "[concurrency]") {
+  enable_fresh();
+  GpuTrack t("threads", 64);
+  anchor_now(t);
+  const std::uint32_t site = gpu_site("threaded pass");
+  constexpr int kThreads = 4, kPerThread = 5000;
+  std::atomic<int> running{kThreads};
+  std::atomic<std::uint64_t> reserved{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kThreads; ++k) {
+    threads.emplace_back([&, k] {
+      for (int n = 0; n < kPerThread; ++n) {
+        const std::uint32_t s = t.reserve(site);
+        if (s == GpuTrack::kNoSlot) continue;
+        reserved.fetch_add(1, std::memory_order_relaxed);
+        if ((n + k) % 64 == 0) t.frame_boundary();
+        t.ended(s);
+      }
+      running.fetch_sub(1);
+    });
+  }
+  // The GPU finishes every slot at once: a read always succeeds.
+  auto collect = [&] {
+    t.collect_slots(
+        [](std::uint32_t i, std::uint64_t* b, std::uint64_t* e) {
+          *b = 1'000'000u + i;
+          *e = *b + 1000;
+          return true;
+        },
+        [](std::uint32_t, std::uint32_t) {}, ~std::uint64_t{0} / 2);
+  };
+  while (running.load() > 0) collect();
+  for (auto& th : threads) th.join();
+  t.frame_boundary();
+  collect();
+  perf::gpu::GpuStats st;
+  t.fill(st);
+  CHECK(st.in_flight == 0);
+  CHECK(st.scopes == reserved.load());
+  CHECK(st.scopes + st.dropped == std::uint64_t{kThreads} * kPerThread);
+  CHECK(st.lost == 0);
 }

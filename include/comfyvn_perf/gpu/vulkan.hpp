@@ -83,8 +83,8 @@ class VulkanContext {
   // Why not, in one line ("" when usable).
   const std::string& problem() const { return problem_; }
 
-  // Reads the finished pairs into spans; once a frame, from one thread at a
-  // time. Never waits on the GPU.
+  // Reads the finished pairs into spans; once a frame. Never waits on the
+  // GPU. Calls from several threads are serialised.
   void collect();
 
   // PERF_GPU_FRAME(ctx): closes the GPU frame.
@@ -163,6 +163,9 @@ class VulkanContext {
   // The fences of recent frames, oldest first, and how many frames are
   // known done (every frame before a signaled fence's).
   std::mutex fence_mu_;
+  // Serialises collect(), recalibrate() and stats(): the clock map and the
+  // calibration figures below.
+  mutable std::mutex mu_;
   std::deque<std::pair<std::uint64_t, VkFence>> fences_;
   std::atomic<bool> have_fences_{false};
   std::uint64_t frames_done_ = 0;
@@ -476,11 +479,13 @@ inline bool VulkanContext::calibrate_by_submit() {
 
 inline bool VulkanContext::recalibrate() {
   if (pool_ == VK_NULL_HANDLE) return false;
+  std::lock_guard<std::mutex> lock(mu_);
   return driver_clocks_ ? calibrate_driver() : calibrate_by_submit();
 }
 
 inline void VulkanContext::collect() {
   if (pool_ == VK_NULL_HANDLE) return;
+  std::lock_guard<std::mutex> lock(mu_);
   if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck_ticks_)
     calibrate_driver();
   const VkDevice d = info_.device;
@@ -535,6 +540,7 @@ inline std::uint64_t VulkanContext::frames_done() {
 
 inline GpuStats VulkanContext::stats() const {
   GpuStats s;
+  std::lock_guard<std::mutex> lock(mu_);
   track_.fill(s);
   s.reads_wait = reads_wait_;
   s.time_source = driver_clocks_ ? "calibrated" : "measured";
