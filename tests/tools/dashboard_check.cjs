@@ -207,7 +207,10 @@ function stubAnswer(u) {
     return ok({budgets: [{name: '(frame)', category: null, p95_ms: null, max_ms: 33, observed_p95_ms: STUB.windowP95(k),
       observed_max_ms: 20, over_count: 0, exceeded_total: 0, state: 'ok', since: 1.7e9, source: 'api'}]});
   }
-  if (p === '/profiler/spikes') return ok({spikes: []});
+  if (p === '/profiler/spikes') {
+    return ok({spikes: [{id: 7, frame_ms: 12.5, budget_ms: 8, site: '(gpu frame)', timestamp: now - 1, spans: 24},
+      {id: 6, frame_ms: 40, budget_ms: 33, site: '(frame)', timestamp: now - 2, spans: 30}]});
+  }
   if (p === '/profiler/tree') {
     const node = (name, total, extra, children) => Object.assign({name, category: 'render', count: 60, total_ms: total, self_ms: total / 4, children: children || []}, extra || {});
     return ok({tree: {roots: [node('frame', 400, {coverage: 0.6}, [node('draw', 300, {}, [])])], coverage: 0.6, nodes: 2, folded: 0}});
@@ -686,6 +689,13 @@ async function main() {
         }
         if (!/\(2 GPU\)/.test(await text('#trace-info'))) throw new Error('the trace info does not count the GPU tracks');
         return lanes;
+      });
+      await step('a GPU frame spike says GPU, a CPU frame spike does not', async () => {
+        const cell = (id) => page.$eval(`${tid('spikes')} tbody tr[data-spike-id="${id}"] td`, (td) => td.textContent.trim());
+        await page.waitForSelector(`${tid('spikes')} tbody tr[data-spike-id="7"]`, {timeout: 5000});
+        const gpu = await cell(7), cpu = await cell(6);
+        if (gpu !== '7 GPU' || cpu !== '6') throw new Error(`spike cells ${JSON.stringify([gpu, cpu])}, expected ["7 GPU", "6"]`);
+        return [gpu, cpu];
       });
       await step('a route that answers "disabled": its panels say so, the others do not', async () => {
         await page.waitForSelector('#p-limits .off-note', {state: 'visible', timeout: 5000});

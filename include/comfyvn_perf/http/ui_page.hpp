@@ -1,7 +1,7 @@
 // comfyvn_perf — the dashboard page served at GET /api/perf/ui.
 // Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
 // `python3 tools/gen_ui_header.py` (the unit test `ui_header` fails while this file is stale).
-// 108104 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
+// 108489 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
 // Only the implementation section holds them: one file per program parses them.
 #pragma once
@@ -20,7 +20,7 @@ extern const std::string_view kDashboardHtml;
 // script-src '<kDashboardScriptHash>' and style-src '<kDashboardStyleHash>'
 // instead of 'unsafe-inline': the page has no inline event handler and no
 // style attribute, the generator refuses them.
-inline constexpr std::string_view kDashboardScriptHash = "sha256-WnH/1vi55ll25/wlv3yaHG5nB3iIQP1B0nYwbqKZAwY=";
+inline constexpr std::string_view kDashboardScriptHash = "sha256-yj8s7HZq3m8TmEswIBT4snIhknAkg2oS5jN2wzu2trU=";
 inline constexpr std::string_view kDashboardStyleHash = "sha256-hu3TGp/u1+KRiFfKE5LbJIYtokzV7ogGXmVLG+VLKbc=";
 
 }  // namespace comfyvn::perf::http
@@ -1378,11 +1378,15 @@ $('cat-legend').addEventListener('click', catClick);
 function renderSpikes() {
   const list = S.spikes || [];
   const fb = frameBudget();
+  // A "(gpu frame)" budget with max_ms keeps slow GPU frames the same way
+  // (their rows say GPU).
+  const gb = (S.spanBudgets || []).find((x) => x.name === '(gpu frame)' && isNum(x.max_ms));
   $('spikes-note').textContent = fb && isNum(fb.max_ms)
     ? `frames over ${fmt(fb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
+    : gb ? `GPU frames over ${fmt(gb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
     : 'set a (frame) budget with max_ms to keep slow frames here';
   syncRows($('spikes').tBodies[0], list, (s) => String(s.id), (s) => [
-    [String(s.id), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
+    [String(s.id) + (s.site === '(gpu frame)' ? ' <span class="muted">GPU</span>' : ''), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
     ['<span class="muted">open trace \u203a</span>', 'l'],
   ], (tr, s) => {
     if (tr.dataset.spikeId !== String(s.id)) tr.dataset.spikeId = String(s.id);
@@ -1655,15 +1659,15 @@ $('tree-reset').addEventListener('click', () => { S.treeFocus = []; S.treeSig = 
 // named "gpu: NAME", one per GPU context, and their "... frames" track) come
 // after the CPU threads; spans of category "gpu" take the GPU colours.
 const TV = {
-  canvas: $('trace-view'), wrap: $('trace-wrap'),
+)comfyvn_ui"
+    R"comfyvn_ui(  canvas: $('trace-view'), wrap: $('trace-wrap'),
   data: null, v0: 0, v1: 1, hover: -1, text: '', file: 'comfyvn_trace.json', busy: false,
   lanes: [], W: 0, H: 0, fetchMs: -1,
 };
 const ROW = 16, LANE_HEAD = 18, CTR_H = 20, AXIS_H = 20, MAX_DEPTH = 32;
 // Span colours by index: the PALETTE by name, then GPU_PALETTE for "gpu" spans.
 const SPAN_COLORS = PALETTE.concat(GPU_PALETTE);
-)comfyvn_ui"
-    R"comfyvn_ui(const isGpuLane = (name) => name.indexOf('gpu: ') === 0;
+const isGpuLane = (name) => name.indexOf('gpu: ') === 0;
 
 function buildTrace(doc) {
   const evs = Array.isArray(doc) ? doc : (doc && Array.isArray(doc.traceEvents) ? doc.traceEvents : []);
@@ -2058,7 +2062,8 @@ function showTrace(text, label, file) {
   setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}` +
       (gpuLanes ? ` (${gpuLanes} GPU)` : '') + ', ' +
       `${fmt((D.t1 - D.t0) / 1000)} ms, ${D.marks.length} marks, ${D.ctrs.length} counter series` +
-      (o && o.dropped ? `, ${fint(o.dropped)} dropped` : '') +
+)comfyvn_ui"
+    R"comfyvn_ui(      (o && o.dropped ? `, ${fint(o.dropped)} dropped` : '') +
       ` \u00b7 drawn in ${(tD - tA).toFixed(0)} ms \u00b7 wheel: zoom, drag: pan, double-click: fit`);
 }
 
@@ -2067,8 +2072,7 @@ $('trace-button').addEventListener('click', () => {
   renderSpikes();
   loadTrace('/profiler/trace?seconds=1', 'capture', `comfyvn_trace_${stamp()}.json`);
 });
-)comfyvn_ui"
-    R"comfyvn_ui($('trace-download').addEventListener('click', () => { if (TV.text) save(TV.text, TV.file); });
+$('trace-download').addEventListener('click', () => { if (TV.text) save(TV.text, TV.file); });
 $('snapshot-download').addEventListener('click', async () => {
   let d = null;
   try {
