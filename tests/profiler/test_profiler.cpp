@@ -179,6 +179,44 @@ TEST_CASE("frames add frame-time stats", "[profiler]") {
   for (const auto& r : d.at("aggregates").as_array()) CHECK(r.at("name").as_string() != "(frame)");
 }
 
+TEST_CASE("(gpu frame) spans give gpu_frames and stay a row", "[profiler]") {
+  Enabled on;
+  auto& p = perf_profiler();
+  REQUIRE_FALSE(p.dashboard().contains("gpu_frames"));
+  CHECK(p.gpu_frames().count == 0);
+  // Two GPU contexts feed the one site; the same name in another category
+  // is another site and no GPU frame.
+  for (int i = 1; i <= 10; ++i) REQUIRE(p.record_span("(gpu frame)", "gpu", 2.0 * i));
+  REQUIRE(p.record_span("(gpu frame)", "gpu", 30.0));
+  REQUIRE(p.record_span("(gpu frame)", "render", 500.0));
+  const auto g = p.snapshot(0).gpu_frames;
+  CHECK(g.count == 11);
+  CHECK(g.avg_ms == Approx(140.0 / 11).epsilon(0.01));
+  CHECK(g.max_ms == Approx(30.0).epsilon(0.01));
+  CHECK(g.p95_ms <= g.max_ms * 1.02);
+  CHECK(g.p95_ms >= 18.0);
+  CHECK(p.gpu_frames().count == 11);
+  CHECK(p.frames().count == 0);
+  const json::object d = p.dashboard();
+  CHECK_FALSE(d.contains("frames"));
+  REQUIRE(d.contains("gpu_frames"));
+  const auto& f = d.at("gpu_frames").as_object();
+  CHECK(f.size() == 4);
+  CHECK(f.at("count").to_number<int>() == 11);
+  CHECK(f.at("avg_ms").to_number<double>() == Approx(140.0 / 11).epsilon(0.01));
+  CHECK(f.at("p95_ms").to_number<double>() == Approx(g.p95_ms));
+  CHECK(f.at("max_ms").to_number<double>() == Approx(30.0).epsilon(0.01));
+  // Unlike "(frame)", the site stays a row of the offender lists.
+  int rows = 0;
+  for (const auto& r : d.at("aggregates").as_array())
+    if (r.at("name").as_string() == "(gpu frame)" && r.at("category").as_string() == "gpu") {
+      ++rows;
+      CHECK(r.at("count").to_number<int>() == 11);
+    }
+  CHECK(rows == 1);
+  CHECK(p.report().find("gpu frames 11 ") != std::string::npos);
+}
+
 TEST_CASE("record_span, profile() and top_offenders", "[profiler]") {
   Enabled on;
   auto& p = perf_profiler();

@@ -12,7 +12,9 @@
 //        the (frame) budget's window p95, call-tree node "frame", a spikes
 //        row that opens its trace, the limits form changes what GET
 //        /budgets reports and shows a 422 detail, span budgets set and
-//        removed, the trace button draws spans, both downloads, pause.
+//        removed, the trace button draws spans, both downloads, pause. No
+//        GPU in the demo: the GPU avg KPI shows a dash, the chart no GPU
+//        series and the trace view no GPU lane.
 // off:   the flags are off: the page shows "off" and calls only /health.
 //        Then --config-file (the demo's config) gets
 //        enable_perf_profiler_dashboard=true, enable_perf staying off: after
@@ -24,7 +26,9 @@
 //        check answers (STUB below). Rows keyed by (name, category) and
 //        bounded by the rows setting with look-alike sites; the coverage
 //        marker; the window p95 in the frame chart; a route that answers
-//        "disabled" turns its panels off. Needs --page.
+//        "disabled" turns its panels off; gpu_frames in the GPU avg KPI and
+//        as the chart's GPU series; GPU tracks in the trace view, after the
+//        CPU threads. Needs --page.
 // Every mode: the page is served under a strict Content-Security-Policy
 // (script-src and style-src by hash, nothing 'unsafe-inline'): the hashes
 // of its one inline <script> and <style>, which must equal --csp-script-hash
@@ -133,7 +137,27 @@ const strictPolicy = (h) => `default-src 'none'; script-src '${h.script}'; style
 // can be compared with it. Its sites: one name in two categories, two sites
 // whose cleaned names look alike (the same name and category twice), sites
 // that come and go between calls, and coverage below 1 on some.
-const STUB = {dash: 0, FREEZE: 2, p95: 50, windowP95: (k) => 10 + (k % 3) + 0.5};
+const STUB = {dash: 0, FREEZE: 2, p95: 50, windowP95: (k) => 10 + (k % 3) + 0.5, gpuAvg: 4.25};
+// A captured trace with two CPU threads and one GPU context: the GPU track
+// ("gpu: NAME") and its frame track have tids between the CPU threads', so
+// the lanes' order shows that GPU tracks go last.
+const STUB_TRACE_LANES = ['main', 'worker', 'gpu: vk0', 'gpu: vk0 frames'];
+function stubTrace() {
+  const ev = [];
+  const meta = (tid, name) => ev.push({ph: 'M', name: 'thread_name', pid: 1, tid, args: {name}});
+  const span = (tid, name, cat, ts, dur) => ev.push({ph: 'X', name, cat, ts, dur, pid: 1, tid});
+  meta(1, 'main'); meta(3, 'gpu: vk0'); meta(33554435, 'gpu: vk0 frames'); meta(7, 'worker');
+  for (let f = 0; f < 4; f++) {
+    const t = f * 16000;
+    span(1, 'frame', 'render', t, 15000);
+    span(1, 'draw', 'render', t + 1000, 9000);
+    span(7, 'load', 'io', t + 2000, 4000);
+    span(3, 'shadow pass', 'gpu', t + 3000, 2500);
+    span(3, 'main pass', 'gpu', t + 6000, 1750);
+    span(33554435, '(gpu frame)', 'gpu', t + 3000, 4750);
+  }
+  return {traceEvents: ev, displayTimeUnit: 'ms', otherData: {spans: 24, dropped: 0, seconds: 1, version: 'stub'}};
+}
 function stubSites(k) {
   const site = (name, category, total, extra) => Object.assign({
     name, category, count: 100, total_ms: total, self_ms: total / 2, avg_ms: total / 100,
@@ -175,13 +199,18 @@ function stubAnswer(u) {
     const top = aggs.slice().sort((a, b) => b.total_ms - a.total_ms).slice(0, 5);
     return ok({dashboard: {aggregates: aggs, aggregates_total: aggs.length, top_time: top, top_memory: top, top_self: top,
       categories: cats, counters: [], marks: [], spans_recorded: 1000 * (k + 1), dropped: 0, timestamp: now,
-      frames: {count: 60 * (k + 1), avg_ms: 16.5, p95_ms: STUB.p95, max_ms: 80}}});
+      frames: {count: 60 * (k + 1), avg_ms: 16.5, p95_ms: STUB.p95, max_ms: 80},
+      gpu_frames: {count: 60 * (k + 1), avg_ms: STUB.gpuAvg, p95_ms: 6, max_ms: 9}}});
   }
+  if (p === '/profiler/trace') return {status: 200, json: stubTrace()};
   if (p === '/profiler/budgets') {
     return ok({budgets: [{name: '(frame)', category: null, p95_ms: null, max_ms: 33, observed_p95_ms: STUB.windowP95(k),
       observed_max_ms: 20, over_count: 0, exceeded_total: 0, state: 'ok', since: 1.7e9, source: 'api'}]});
   }
-  if (p === '/profiler/spikes') return ok({spikes: []});
+  if (p === '/profiler/spikes') {
+    return ok({spikes: [{id: 7, frame_ms: 12.5, budget_ms: 8, site: '(gpu frame)', timestamp: now - 1, spans: 24},
+      {id: 6, frame_ms: 40, budget_ms: 33, site: '(frame)', timestamp: now - 2, spans: 30}]});
+  }
   if (p === '/profiler/tree') {
     const node = (name, total, extra, children) => Object.assign({name, category: 'render', count: 60, total_ms: total, self_ms: total / 4, children: children || []}, extra || {});
     return ok({tree: {roots: [node('frame', 400, {coverage: 0.6}, [node('draw', 300, {}, [])])], coverage: 0.6, nodes: 2, folded: 0}});
@@ -469,6 +498,16 @@ async function main() {
         const d = await page.$eval(tid('trace-view'), (c) => Object.assign({}, c.dataset));
         return {spans: Number(d.spans), click_to_drawn_ms: Date.now() - s, parse_layout_draw_ms: Number(d.totalMs)};
       });
+      await step('no GPU in the demo: a dash for GPU avg, no GPU series or lane', async () => {
+        const v = await text(tid('gpu-frame-avg-ms'));
+        if (v !== '\u2013') throw new Error(`gpu-frame-avg-ms reads ${JSON.stringify(v)}, expected a dash`);
+        if (await page.isVisible('#gpu-legend')) throw new Error('a "GPU frame" legend entry without GPU frames');
+        const pts = await page.$eval('#frame-chart', (c) => c.dataset.gpuPoints);
+        if (pts !== '0') throw new Error(`the chart has ${pts} GPU points`);
+        const lanes = JSON.parse(await page.$eval(tid('trace-view'), (c) => c.dataset.lanes || '[]'));
+        if (!lanes.length || lanes.some((n) => n.startsWith('gpu: '))) throw new Error(`trace lanes ${JSON.stringify(lanes)}`);
+        return {kpi: v, lanes};
+      });
       await step('trace view: zoom, pan, hover details', async () => {
         const box = await (await page.$(tid('trace-view'))).boundingBox();
         const mid = {x: box.x + box.width / 2, y: box.y + Math.min(box.height - 4, 60)};
@@ -631,6 +670,32 @@ async function main() {
           throw new Error(`frame chart p95: ${JSON.stringify(d)}; expected the window p95 ${want} (the p95 since start is ${STUB.p95})`);
         });
         return await page.$eval('#frame-chart', (c) => Object.assign({}, c.dataset));
+      });
+      await step('gpu_frames: the GPU avg KPI and the chart\'s GPU series', async () => {
+        const want = String(STUB.gpuAvg);
+        await page.waitForFunction((sel) => document.querySelector(sel).textContent.trim() !== '\u2013', tid('gpu-frame-avg-ms'), {timeout: 5000});
+        const v = await text(tid('gpu-frame-avg-ms'));
+        if (v !== want) throw new Error(`gpu-frame-avg-ms reads ${JSON.stringify(v)}, expected ${want}`);
+        await page.waitForFunction(() => Number(document.getElementById('frame-chart').dataset.gpuPoints) > 0, null, {timeout: 5000});
+        if (!(await page.isVisible('#gpu-legend'))) throw new Error('no "GPU frame" legend entry');
+        return {kpi: v, legend: await text('#gpu-legend'), points: Number(await page.$eval('#frame-chart', (c) => c.dataset.gpuPoints))};
+      });
+      await step('the trace view lists the GPU tracks after the CPU threads', async () => {
+        await page.click(tid('trace-button'));
+        await page.waitForFunction((sel) => Number(document.querySelector(sel).dataset.spans) > 0, tid('trace-view'), {timeout: 5000});
+        const lanes = JSON.parse(await page.$eval(tid('trace-view'), (c) => c.dataset.lanes || '[]'));
+        if (JSON.stringify(lanes) !== JSON.stringify(STUB_TRACE_LANES)) {
+          throw new Error(`lanes ${JSON.stringify(lanes)}, expected ${JSON.stringify(STUB_TRACE_LANES)}`);
+        }
+        if (!/\(2 GPU\)/.test(await text('#trace-info'))) throw new Error('the trace info does not count the GPU tracks');
+        return lanes;
+      });
+      await step('a GPU frame spike says GPU, a CPU frame spike does not', async () => {
+        const cell = (id) => page.$eval(`${tid('spikes')} tbody tr[data-spike-id="${id}"] td`, (td) => td.textContent.trim());
+        await page.waitForSelector(`${tid('spikes')} tbody tr[data-spike-id="7"]`, {timeout: 5000});
+        const gpu = await cell(7), cpu = await cell(6);
+        if (gpu !== '7 GPU' || cpu !== '6') throw new Error(`spike cells ${JSON.stringify([gpu, cpu])}, expected ["7 GPU", "6"]`);
+        return [gpu, cpu];
       });
       await step('a route that answers "disabled": its panels say so, the others do not', async () => {
         await page.waitForSelector('#p-limits .off-note', {state: 'visible', timeout: 5000});

@@ -243,22 +243,34 @@ function pushWindow(arr, item) {
   if (i) arr.splice(0, i);
 }
 
+// The average frame since the previous poll, from the change in count and
+// total (count x avg); null on the first poll or when no frame ended.
+function secondAvg(f, lastCount, lastAvg) {
+  if (!isNum(lastCount) || !isNum(lastAvg) || !(f.count > lastCount)) return null;
+  const avg = (f.count * f.avg_ms - lastCount * lastAvg) / (f.count - lastCount);
+  return isNum(avg) && avg >= 0 ? avg : null;
+}
+
 function onDashboard(d) {
   S.dash = d;
   const t = isNum(d.timestamp) ? d.timestamp : Date.now() / 1000;
   S.serverNow = Math.max(S.serverNow, t);
   const f = d.frames;
   const last = S.hist.length ? S.hist[S.hist.length - 1] : null;
+  const sample = {t, avg: null, p95: null, count: null, avgAll: null};
   if (f && isNum(f.count) && f.count > 0) {
-    let avg = null;
-    if (last && last.count !== null && f.count > last.count) {
-      avg = (f.count * f.avg_ms - last.count * last.avgAll) / (f.count - last.count);
-      if (!isNum(avg) || avg < 0) avg = null;
-    }
-    pushWindow(S.hist, {t, avg, p95: f.p95_ms, count: f.count, avgAll: f.avg_ms});
-  } else {
-    pushWindow(S.hist, {t, avg: null, p95: null, count: null, avgAll: null});
+    sample.avg = secondAvg(f, last && last.count, last && last.avgAll);
+    Object.assign(sample, {p95: f.p95_ms, count: f.count, avgAll: f.avg_ms});
   }
+  // The "(gpu frame)" site of every GPU context, sampled the same way; the
+  // fields stay absent without GPU frames, so the chart draws as before.
+  const g = d.gpu_frames;
+  if (g && isNum(g.count) && g.count > 0) {
+    sample.gavg = secondAvg(g, last && last.gcount, last && last.gavgAll);
+    sample.gcount = g.count;
+    sample.gavgAll = g.avg_ms;
+  }
+  pushWindow(S.hist, sample);
   for (const c of d.counters || []) {
     if (!S.ctrHist.has(c.name)) S.ctrHist.set(c.name, []);
     pushWindow(S.ctrHist.get(c.name), {t, v: c.last});

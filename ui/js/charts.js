@@ -16,6 +16,13 @@ function renderFrames() {
   $('frame-max').textContent = f ? fmt(f.max_ms) + ' ms' : '\u2013';
   $('frame-fps').textContent = last && isNum(last.avg) && last.avg > 0 ? fmt(1000 / last.avg, 1) : '\u2013';
   $('frame-count').textContent = f ? fint(f.count) : '0';
+  // GPU frames ("(gpu frame)", every context): the average since start or
+  // reset, as "avg" is for the CPU frame; a dash without GPU frames.
+  const g = d && d.gpu_frames;
+  const hasGpu = !!(g && isNum(g.count) && g.count > 0 && isNum(g.avg_ms));
+  const ga = hasGpu ? fmt(g.avg_ms) : '\u2013';
+  if ($('gpu-frame-avg').textContent !== ga) $('gpu-frame-avg').textContent = ga;
+  if ($('gpu-frame-avg-unit').hidden === hasGpu) $('gpu-frame-avg-unit').hidden = !hasGpu;
   const w = last && isNum(last.wp95) ? fmt(last.wp95) + ' ms' : '\u2013';
   if ($('frame-p95-window').textContent !== w) $('frame-p95-window').textContent = w;
   const b = frameBudget();
@@ -54,10 +61,17 @@ function drawFrameChart() {
     : b ? 'p95 since start (the (frame) budget has no window p95 yet)'
     : 'p95 since start (set a (frame) budget for a window p95)';
   if ($('p95-label').textContent !== label) $('p95-label').textContent = label;
+  // The GPU series (gavg, api.js) and its legend entry only with GPU frames
+  // in view: without them the chart is the CPU chart alone.
+  const gpu = inView.some((s) => isNum(s.gavg));
+  if ($('gpu-legend').hidden === gpu) $('gpu-legend').hidden = !gpu;
+  const gpuPts = String(inView.filter((s) => isNum(s.gavg)).length);
+  if (c.dataset.gpuPoints !== gpuPts) c.dataset.gpuPoints = gpuPts;
   let ymax = 0;
   for (const s of inView) {
     if (s.t < t0) continue;
     if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
+    if (isNum(s.gavg)) ymax = Math.max(ymax, s.gavg);
     if (p95Key && isNum(s[p95Key])) ymax = Math.max(ymax, s[p95Key]);
   }
   const lines = [];
@@ -129,9 +143,10 @@ function drawFrameChart() {
     ctx.stroke();
   };
   series('avg', '#5aa9ff', 1.6);
+  if (gpu) series('gavg', GPU_COLOR, 1.6);
   if (p95Key) series(p95Key, '#ffb347', 1.6);
   ctx.lineWidth = 1;
-  if (!p95Key) {
+  if (!p95Key && !gpu) {
     ctx.fillStyle = '#8591a0';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -152,6 +167,7 @@ $('frame-chart').addEventListener('mousemove', (e) => {
     pairs.push(['avg', fmt(best.avg) + ' ms']);
     if (isNum(best.wp95)) pairs.push(['p95 (window)', fmt(best.wp95) + ' ms']);
     pairs.push(['p95 since start', fmt(best.p95) + ' ms']);
+    if (isNum(best.gavg)) pairs.push(['GPU frame avg', fmt(best.gavg) + ' ms']);
   }
   for (const m of near.slice(0, 4)) pairs.push(['mark', esc(m.name) + ' <span class="muted">' + esc(m.category) + '</span>']);
   showTip(rowsHtml(pairs), e.clientX, e.clientY);

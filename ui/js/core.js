@@ -26,7 +26,7 @@ const S = {
   flag: null, prof: false, bud: false,
   routeOff: {prof: '', bud: ''},  // the detail of a data route's 403 "disabled", per subsystem
   health: null, dash: null, budgets: null, spanBudgets: [], spikes: [], tree: null,
-  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count}
+  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count, gavg (GPU)}
   cpuHist: [],              // {t, v}
   ctrHist: new Map(),       // counter name -> [{t, v}]
   marks: [],                // {t, name, category}
@@ -74,6 +74,10 @@ for (let i = 0; i < 24; i++) {
   PALETTE.push(`hsl(${hue.toFixed(0)}, 62%, ${i % 2 ? 62 : 70}%)`);
 }
 const colorIndex = (name) => hashStr(String(name)) % PALETTE.length;
+// GPU spans (category "gpu"): saturated greens, darker than every PALETTE
+// entry, so a GPU track reads apart from the CPU threads at a glance.
+const GPU_PALETTE = ['#2bb673', '#1f9e8f', '#3fc98a', '#23a35c'];
+const GPU_COLOR = '#3fc98a';  // the frame chart's GPU series
 const colorOf = (name) => PALETTE[colorIndex(name)];
 const CAT_COLORS = ['#5aa9ff', '#ffb347', '#54d38a', '#c792ea', '#ff6b6b', '#4fd1c5', '#f5c451', '#7aa2ff', '#f78fb3', '#9ccc65'];
 const catColor = (name) => CAT_COLORS[hashStr(String(name)) % CAT_COLORS.length];

@@ -115,11 +115,15 @@ $('cat-legend').addEventListener('click', catClick);
 function renderSpikes() {
   const list = S.spikes || [];
   const fb = frameBudget();
+  // A "(gpu frame)" budget with max_ms keeps slow GPU frames the same way
+  // (their rows say GPU).
+  const gb = (S.spanBudgets || []).find((x) => x.name === '(gpu frame)' && isNum(x.max_ms));
   $('spikes-note').textContent = fb && isNum(fb.max_ms)
     ? `frames over ${fmt(fb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
+    : gb ? `GPU frames over ${fmt(gb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
     : 'set a (frame) budget with max_ms to keep slow frames here';
   syncRows($('spikes').tBodies[0], list, (s) => String(s.id), (s) => [
-    [String(s.id), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
+    [String(s.id) + (s.site === '(gpu frame)' ? ' <span class="muted">GPU</span>' : ''), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
     ['<span class="muted">open trace \u203a</span>', 'l'],
   ], (tr, s) => {
     if (tr.dataset.spikeId !== String(s.id)) tr.dataset.spikeId = String(s.id);

@@ -2,13 +2,18 @@
 // A captured Chrome trace drawn per thread on one canvas: spans stacked by
 // nesting depth, counters as small tracks, marks as vertical lines. Spans
 // narrower than a couple of pixels are merged into runs, so a 100,000-span
-// capture draws in a few milliseconds once laid out.
+// capture draws in a few milliseconds once laid out. GPU tracks (threads
+// named "gpu: NAME", one per GPU context, and their "... frames" track) come
+// after the CPU threads; spans of category "gpu" take the GPU colours.
 const TV = {
   canvas: $('trace-view'), wrap: $('trace-wrap'),
   data: null, v0: 0, v1: 1, hover: -1, text: '', file: 'comfyvn_trace.json', busy: false,
   lanes: [], W: 0, H: 0, fetchMs: -1,
 };
 const ROW = 16, LANE_HEAD = 18, CTR_H = 20, AXIS_H = 20, MAX_DEPTH = 32;
+// Span colours by index: the PALETTE by name, then GPU_PALETTE for "gpu" spans.
+const SPAN_COLORS = PALETTE.concat(GPU_PALETTE);
+const isGpuLane = (name) => name.indexOf('gpu: ') === 0;
 
 function buildTrace(doc) {
   const evs = Array.isArray(doc) ? doc : (doc && Array.isArray(doc.traceEvents) ? doc.traceEvents : []);
@@ -79,7 +84,8 @@ function buildTrace(doc) {
     }
   }
   if (j < n) n = j;
-  const nameCol = names.map((x) => colorIndex(x));
+  const nameCol = names.map((x, i) => cats[i] === 'gpu'
+    ? PALETTE.length + hashStr(x) % GPU_PALETTE.length : colorIndex(x));
   for (let i = 0; i < n; i++) col[i] = nameCol[nameId[i]];
   // Spans of each thread, in file order.
   const perThread = threads.map((th) => new Int32Array(th.count));
@@ -125,9 +131,13 @@ function buildTrace(doc) {
       ends[d][p] = ts[s] + dur[s];
     }
     const name = threadNames.get(th.key) || ('thread ' + th.tid);
-    lanes.push({name, tid: th.tid, pid: th.pid, count: idx.length, levels, ends, truncated: maxDepthSeen >= MAX_DEPTH});
+    lanes.push({name, gpu: isGpuLane(name), tid: th.tid, pid: th.pid, count: idx.length, levels, ends,
+      truncated: maxDepthSeen >= MAX_DEPTH});
   }
-  lanes.sort((a, b) => (a.pid - b.pid) || (a.tid - b.tid));
+  // CPU threads by (pid, tid); then the GPU tracks by name, so that a
+  // context's frame track follows its own.
+  lanes.sort((a, b) => (a.gpu - b.gpu) || (a.gpu && (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) ||
+      (a.pid - b.pid) || (a.tid - b.tid));
   const ctrs = Array.from(counters.entries()).map(([name, pts]) => {
     pts.sort((a, b) => a.ts - b.ts);
     let lo = Infinity, hi = -Infinity;
@@ -218,16 +228,16 @@ function drawTrace() {
     ctx.fillText(`${cn.name}  ${fmt(cn.lo)}\u2013${fmt(cn.hi)}`, 4, y0 + 7);
   });
   // Thread lanes.
-  const buckets = PALETTE.map(() => []);
+  const buckets = SPAN_COLORS.map(() => []);
   const labels = [];
   const ts = D.ts, dur = D.dur, col = D.col;
   for (let li = 0; li < D.lanes.length; li++) {
     const l = D.lanes[li];
     ctx.fillStyle = li % 2 ? '#141920' : '#12161b';
     ctx.fillRect(0, l.y, w, l.h);
-    ctx.fillStyle = '#1b2129';
+    ctx.fillStyle = l.gpu ? '#17261f' : '#1b2129';
     ctx.fillRect(0, l.y, w, LANE_HEAD - 2);
-    ctx.fillStyle = '#b9c7d8';
+    ctx.fillStyle = l.gpu ? '#7fe0b4' : '#b9c7d8';
     ctx.textAlign = 'left';
     ctx.fillText(`${l.name}  \u00b7  ${fint(l.count)} spans${l.truncated ? ' (deeper levels hidden)' : ''}`, 6, l.y + 8);
     for (let d = 0; d < l.levels.length; d++) {
@@ -257,7 +267,7 @@ function drawTrace() {
   for (let b = 0; b < buckets.length; b++) {
     const r = buckets[b];
     if (!r.length) continue;
-    ctx.fillStyle = PALETTE[b];
+    ctx.fillStyle = SPAN_COLORS[b];
     ctx.beginPath();
     for (let i = 0; i < r.length; i += 3) ctx.rect(r[i], r[i + 1], r[i + 2] > 1.5 ? r[i + 2] - 0.5 : r[i + 2], ROW - 2);
     ctx.fill();
@@ -383,6 +393,8 @@ function showTrace(text, label, file) {
   const tD = performance.now();
   const c = TV.canvas;
   c.dataset.spans = String(D.n);
+  // The lanes' labels from top to bottom, for tests: a JSON array of names.
+  c.dataset.lanes = JSON.stringify(D.lanes.map((l) => l.name));
   c.dataset.source = label;
   c.dataset.parseMs = (tB - tA).toFixed(1);
   c.dataset.layoutMs = (tC - tB).toFixed(1);
@@ -392,7 +404,9 @@ function showTrace(text, label, file) {
   TV.fetchMs = -1;
   $('trace-download').disabled = false;
   const o = D.other;
-  setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}, ` +
+  const gpuLanes = D.lanes.filter((l) => l.gpu).length;
+  setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}` +
+      (gpuLanes ? ` (${gpuLanes} GPU)` : '') + ', ' +
       `${fmt((D.t1 - D.t0) / 1000)} ms, ${D.marks.length} marks, ${D.ctrs.length} counter series` +
       (o && o.dropped ? `, ${fint(o.dropped)} dropped` : '') +
       ` \u00b7 drawn in ${(tD - tA).toFixed(0)} ms \u00b7 wheel: zoom, drag: pan, double-click: fit`);

@@ -1,7 +1,7 @@
 // comfyvn_perf — the dashboard page served at GET /api/perf/ui.
 // Generated from ui/ by tools/gen_ui_header.py; edit the sources there and run
 // `python3 tools/gen_ui_header.py` (the unit test `ui_header` fails while this file is stale).
-// 104761 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
+// 108489 bytes of HTML, CSS and JavaScript in 7 raw literals of at most 16000 bytes
 // (MSVC caps a single literal at 16,380 bytes); adjacent literals concatenate.
 // Only the implementation section holds them: one file per program parses them.
 #pragma once
@@ -20,8 +20,8 @@ extern const std::string_view kDashboardHtml;
 // script-src '<kDashboardScriptHash>' and style-src '<kDashboardStyleHash>'
 // instead of 'unsafe-inline': the page has no inline event handler and no
 // style attribute, the generator refuses them.
-inline constexpr std::string_view kDashboardScriptHash = "sha256-g8LT40Ua6nw5g6BQkBU2WoWZ8DEwPxLYD5+7Y3gkmmU=";
-inline constexpr std::string_view kDashboardStyleHash = "sha256-N7X7civNI5hFBYoRNvGO5WG1DlIjbyfde89ZFy/YEGY=";
+inline constexpr std::string_view kDashboardScriptHash = "sha256-yj8s7HZq3m8TmEswIBT4snIhknAkg2oS5jN2wzu2trU=";
+inline constexpr std::string_view kDashboardStyleHash = "sha256-hu3TGp/u1+KRiFfKE5LbJIYtokzV7ogGXmVLG+VLKbc=";
 
 }  // namespace comfyvn::perf::http
 
@@ -52,7 +52,7 @@ constexpr char kDashboardHtmlBytes[] =
 :root {
   --bg: #0f1216; --panel: #171b21; --panel2: #1d222a; --line: #2a313b; --text: #d8dee6;
   --muted: #8591a0; --accent: #5aa9ff; --p95: #ffb347; --bad: #ff6b6b; --ok: #54d38a;
-  --warn: #f5c451; --mark: #c792ea;
+  --warn: #f5c451; --mark: #c792ea; --gpu: #3fc98a;
   --mono: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
   --sans: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
 }
@@ -111,7 +111,7 @@ main.disabled .panel { opacity: .35; pointer-events: none; filter: grayscale(.6)
 .tools label { color: var(--muted); }
 .legend { display: flex; gap: 16px; flex-wrap: wrap; color: var(--muted); font-size: 12px; margin-top: 6px; }
 .sw { display: inline-block; width: 14px; height: 3px; margin-right: 6px; vertical-align: middle; border-radius: 2px; }
-.s-avg { background: var(--accent); } .s-p95 { background: var(--p95); }
+.s-avg { background: var(--accent); } .s-p95 { background: var(--p95); } .s-gpu { background: var(--gpu); }
 .s-bud { background: repeating-linear-gradient(90deg, var(--bad) 0 4px, transparent 4px 7px); }
 .s-mark { background: var(--mark); width: 3px; height: 10px; }
 .empty { color: var(--muted); padding: 14px; text-align: center; }
@@ -124,6 +124,7 @@ main.disabled .panel { opacity: .35; pointer-events: none; filter: grayscale(.6)
 .kpi > span { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .06em; }
 .kpi b { font-size: 17px; font-variant-numeric: tabular-nums; font-family: var(--mono); font-weight: 600; }
 .kpi.big b { font-size: 24px; color: var(--p95); }
+.kpi.gpu b { color: var(--gpu); }
 .kpi small { font-size: 12px; color: var(--muted); }
 
 /* charts */
@@ -285,16 +286,18 @@ canvas { display: block; width: 100%; }
         <div class="kpi big"><span>p95 since start</span><b><span data-testid="frame-p95-ms" id="frame-p95">0</span><small> ms</small></b></div>
         <div class="kpi"><span>p95 (window)</span><b id="frame-p95-window" title="the (frame) span budget's p95 over its latest window">&ndash;</b></div>
         <div class="kpi"><span>avg (1 s)</span><b id="frame-avg">&ndash;</b></div>
-        <div class="kpi"><span>avg</span><b id="frame-avg-all">&ndash;</b></div>
 )comfyvn_ui"
-    R"comfyvn_ui(        <div class="kpi"><span>max</span><b id="frame-max">&ndash;</b></div>
+    R"comfyvn_ui(        <div class="kpi"><span>avg</span><b id="frame-avg-all">&ndash;</b></div>
+        <div class="kpi"><span>max</span><b id="frame-max">&ndash;</b></div>
         <div class="kpi"><span>fps</span><b id="frame-fps">&ndash;</b></div>
         <div class="kpi"><span>frames</span><b id="frame-count">0</b></div>
+        <div class="kpi gpu"><span>GPU avg</span><b title="the average GPU frame (PERF_GPU_FRAME) since start, every GPU context"><span data-testid="gpu-frame-avg-ms" id="gpu-frame-avg">&ndash;</span><small hidden id="gpu-frame-avg-unit"> ms</small></b></div>
       </div>
     </div>
     <div class="chart-wrap"><canvas id="frame-chart" height="190"></canvas></div>
     <div class="legend">
       <span><i class="sw s-avg"></i>avg per second</span>
+      <span hidden id="gpu-legend"><i class="sw s-gpu"></i>GPU frame</span>
       <span><i class="sw s-p95"></i><span id="p95-label">p95</span></span>
       <span><i class="sw s-bud"></i><span id="budget-label">no (frame) budget</span></span>
       <span><i class="sw s-mark"></i>marks</span>
@@ -471,7 +474,7 @@ const S = {
   flag: null, prof: false, bud: false,
   routeOff: {prof: '', bud: ''},  // the detail of a data route's 403 "disabled", per subsystem
   health: null, dash: null, budgets: null, spanBudgets: [], spikes: [], tree: null,
-  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count}
+  hist: [],                 // frame samples: {t, avg, p95 (since start), wp95 (window), count, gavg (GPU)}
   cpuHist: [],              // {t, v}
   ctrHist: new Map(),       // counter name -> [{t, v}]
   marks: [],                // {t, name, category}
@@ -519,6 +522,10 @@ for (let i = 0; i < 24; i++) {
   PALETTE.push(`hsl(${hue.toFixed(0)}, 62%, ${i % 2 ? 62 : 70}%)`);
 }
 const colorIndex = (name) => hashStr(String(name)) % PALETTE.length;
+// GPU spans (category "gpu"): saturated greens, darker than every PALETTE
+// entry, so a GPU track reads apart from the CPU threads at a glance.
+const GPU_PALETTE = ['#2bb673', '#1f9e8f', '#3fc98a', '#23a35c'];
+const GPU_COLOR = '#3fc98a';  // the frame chart's GPU series
 const colorOf = (name) => PALETTE[colorIndex(name)];
 const CAT_COLORS = ['#5aa9ff', '#ffb347', '#54d38a', '#c792ea', '#ff6b6b', '#4fd1c5', '#f5c451', '#7aa2ff', '#f78fb3', '#9ccc65'];
 const catColor = (name) => CAT_COLORS[hashStr(String(name)) % CAT_COLORS.length];
@@ -616,7 +623,8 @@ function syncRows(tbody, items, keyOf, cellsOf, decorate) {
     });
     if (decorate) decorate(tr, it);
     const want = prev ? prev.nextSibling : tbody.firstChild;
-    if (want !== tr) tbody.insertBefore(tr, want);
+)comfyvn_ui"
+    R"comfyvn_ui(    if (want !== tr) tbody.insertBefore(tr, want);
     prev = tr;
   }
   for (const tr of old.values()) tr.remove();
@@ -632,8 +640,7 @@ function setStyle(el, prop, value) {
   if (memo[prop] !== value) { el.style[prop] = value; memo[prop] = value; }
 }
 
-)comfyvn_ui"
-    R"comfyvn_ui(// Percentiles and self time rest on the spans the collector saw; coverage
+// Percentiles and self time rest on the spans the collector saw; coverage
 // (0..1, absent on older adapters: 1) is their share of all recorded spans.
 // Below 99% a figure gets a marker (an "approximately equal" sign) whose
 // title gives the share.
@@ -909,22 +916,34 @@ function pushWindow(arr, item) {
   if (i) arr.splice(0, i);
 }
 
+// The average frame since the previous poll, from the change in count and
+// total (count x avg); null on the first poll or when no frame ended.
+function secondAvg(f, lastCount, lastAvg) {
+  if (!isNum(lastCount) || !isNum(lastAvg) || !(f.count > lastCount)) return null;
+  const avg = (f.count * f.avg_ms - lastCount * lastAvg) / (f.count - lastCount);
+  return isNum(avg) && avg >= 0 ? avg : null;
+}
+
 function onDashboard(d) {
   S.dash = d;
   const t = isNum(d.timestamp) ? d.timestamp : Date.now() / 1000;
   S.serverNow = Math.max(S.serverNow, t);
   const f = d.frames;
   const last = S.hist.length ? S.hist[S.hist.length - 1] : null;
+  const sample = {t, avg: null, p95: null, count: null, avgAll: null};
   if (f && isNum(f.count) && f.count > 0) {
-    let avg = null;
-    if (last && last.count !== null && f.count > last.count) {
-      avg = (f.count * f.avg_ms - last.count * last.avgAll) / (f.count - last.count);
-      if (!isNum(avg) || avg < 0) avg = null;
-    }
-    pushWindow(S.hist, {t, avg, p95: f.p95_ms, count: f.count, avgAll: f.avg_ms});
-  } else {
-    pushWindow(S.hist, {t, avg: null, p95: null, count: null, avgAll: null});
+    sample.avg = secondAvg(f, last && last.count, last && last.avgAll);
+    Object.assign(sample, {p95: f.p95_ms, count: f.count, avgAll: f.avg_ms});
   }
+  // The "(gpu frame)" site of every GPU context, sampled the same way; the
+  // fields stay absent without GPU frames, so the chart draws as before.
+  const g = d.gpu_frames;
+  if (g && isNum(g.count) && g.count > 0) {
+    sample.gavg = secondAvg(g, last && last.gcount, last && last.gavgAll);
+    sample.gcount = g.count;
+    sample.gavgAll = g.avg_ms;
+  }
+  pushWindow(S.hist, sample);
   for (const c of d.counters || []) {
     if (!S.ctrHist.has(c.name)) S.ctrHist.set(c.name, []);
     pushWindow(S.ctrHist.get(c.name), {t, v: c.last});
@@ -968,12 +987,20 @@ function renderFrames() {
   $('frame-max').textContent = f ? fmt(f.max_ms) + ' ms' : '\u2013';
   $('frame-fps').textContent = last && isNum(last.avg) && last.avg > 0 ? fmt(1000 / last.avg, 1) : '\u2013';
   $('frame-count').textContent = f ? fint(f.count) : '0';
+  // GPU frames ("(gpu frame)", every context): the average since start or
+  // reset, as "avg" is for the CPU frame; a dash without GPU frames.
+  const g = d && d.gpu_frames;
+  const hasGpu = !!(g && isNum(g.count) && g.count > 0 && isNum(g.avg_ms));
+  const ga = hasGpu ? fmt(g.avg_ms) : '\u2013';
+  if ($('gpu-frame-avg').textContent !== ga) $('gpu-frame-avg').textContent = ga;
+  if ($('gpu-frame-avg-unit').hidden === hasGpu) $('gpu-frame-avg-unit').hidden = !hasGpu;
   const w = last && isNum(last.wp95) ? fmt(last.wp95) + ' ms' : '\u2013';
   if ($('frame-p95-window').textContent !== w) $('frame-p95-window').textContent = w;
   const b = frameBudget();
   const parts = [];
   if (b && isNum(b.max_ms)) parts.push('max ' + fmt(b.max_ms) + ' ms');
-  if (b && isNum(b.p95_ms)) parts.push('p95 ' + fmt(b.p95_ms) + ' ms');
+)comfyvn_ui"
+    R"comfyvn_ui(  if (b && isNum(b.p95_ms)) parts.push('p95 ' + fmt(b.p95_ms) + ' ms');
   const bl = b ? '(frame) budget: ' + parts.join(', ') : 'no (frame) budget';
   if ($('budget-label').textContent !== bl) $('budget-label').textContent = bl;
   renderMarks();
@@ -1006,11 +1033,17 @@ function drawFrameChart() {
     : b ? 'p95 since start (the (frame) budget has no window p95 yet)'
     : 'p95 since start (set a (frame) budget for a window p95)';
   if ($('p95-label').textContent !== label) $('p95-label').textContent = label;
+  // The GPU series (gavg, api.js) and its legend entry only with GPU frames
+  // in view: without them the chart is the CPU chart alone.
+  const gpu = inView.some((s) => isNum(s.gavg));
+  if ($('gpu-legend').hidden === gpu) $('gpu-legend').hidden = !gpu;
+  const gpuPts = String(inView.filter((s) => isNum(s.gavg)).length);
+  if (c.dataset.gpuPoints !== gpuPts) c.dataset.gpuPoints = gpuPts;
   let ymax = 0;
   for (const s of inView) {
     if (s.t < t0) continue;
-)comfyvn_ui"
-    R"comfyvn_ui(    if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
+    if (isNum(s.avg)) ymax = Math.max(ymax, s.avg);
+    if (isNum(s.gavg)) ymax = Math.max(ymax, s.gavg);
     if (p95Key && isNum(s[p95Key])) ymax = Math.max(ymax, s[p95Key]);
   }
   const lines = [];
@@ -1082,9 +1115,10 @@ function drawFrameChart() {
     ctx.stroke();
   };
   series('avg', '#5aa9ff', 1.6);
+  if (gpu) series('gavg', GPU_COLOR, 1.6);
   if (p95Key) series(p95Key, '#ffb347', 1.6);
   ctx.lineWidth = 1;
-  if (!p95Key) {
+  if (!p95Key && !gpu) {
     ctx.fillStyle = '#8591a0';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -1105,6 +1139,7 @@ $('frame-chart').addEventListener('mousemove', (e) => {
     pairs.push(['avg', fmt(best.avg) + ' ms']);
     if (isNum(best.wp95)) pairs.push(['p95 (window)', fmt(best.wp95) + ' ms']);
     pairs.push(['p95 since start', fmt(best.p95) + ' ms']);
+    if (isNum(best.gavg)) pairs.push(['GPU frame avg', fmt(best.gavg) + ' ms']);
   }
   for (const m of near.slice(0, 4)) pairs.push(['mark', esc(m.name) + ' <span class="muted">' + esc(m.category) + '</span>']);
   showTip(rowsHtml(pairs), e.clientX, e.clientY);
@@ -1304,7 +1339,8 @@ function renderCats(cats) {
       } else {
         const large = a1 - a0 > Math.PI ? 1 : 0;
         const p = (r, a) => `${(r * Math.cos(a)).toFixed(2)},${(r * Math.sin(a)).toFixed(2)}`;
-        svg += `<path data-cat="${esc(c.name)}"${cls} fill="${catColor(c.name)}" d="M${p(56, a0)}A56,56 0 ${large},1 ${p(56, a1)}L${p(30, a1)}A30,30 0 ${large},0 ${p(30, a0)}Z">${title}</path>`;
+)comfyvn_ui"
+    R"comfyvn_ui(        svg += `<path data-cat="${esc(c.name)}"${cls} fill="${catColor(c.name)}" d="M${p(56, a0)}A56,56 0 ${large},1 ${p(56, a1)}L${p(30, a1)}A30,30 0 ${large},0 ${p(30, a0)}Z">${title}</path>`;
       }
       a0 = a1;
     }
@@ -1342,19 +1378,22 @@ $('cat-legend').addEventListener('click', catClick);
 function renderSpikes() {
   const list = S.spikes || [];
   const fb = frameBudget();
+  // A "(gpu frame)" budget with max_ms keeps slow GPU frames the same way
+  // (their rows say GPU).
+  const gb = (S.spanBudgets || []).find((x) => x.name === '(gpu frame)' && isNum(x.max_ms));
   $('spikes-note').textContent = fb && isNum(fb.max_ms)
     ? `frames over ${fmt(fb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
+    : gb ? `GPU frames over ${fmt(gb.max_ms)} ms keep every thread's spans (newest first); click one to open its trace`
     : 'set a (frame) budget with max_ms to keep slow frames here';
   syncRows($('spikes').tBodies[0], list, (s) => String(s.id), (s) => [
-    [String(s.id), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
+    [String(s.id) + (s.site === '(gpu frame)' ? ' <span class="muted">GPU</span>' : ''), 'l'], [ago(s.timestamp), 'l'], [fmt(s.frame_ms)], [fmt(s.budget_ms)], [fint(s.spans)],
     ['<span class="muted">open trace \u203a</span>', 'l'],
   ], (tr, s) => {
     if (tr.dataset.spikeId !== String(s.id)) tr.dataset.spikeId = String(s.id);
     tr.classList.toggle('sel', S.selectedSpike === s.id);
   });
 }
-)comfyvn_ui"
-    R"comfyvn_ui($('spikes').tBodies[0].addEventListener('click', (e) => {
+$('spikes').tBodies[0].addEventListener('click', (e) => {
   const tr = e.target.closest('tr[data-spike-id]');
   if (!tr) return;
   const id = Number(tr.dataset.spikeId);
@@ -1616,13 +1655,19 @@ $('tree-reset').addEventListener('click', () => { S.treeFocus = []; S.treeSig = 
 // A captured Chrome trace drawn per thread on one canvas: spans stacked by
 // nesting depth, counters as small tracks, marks as vertical lines. Spans
 // narrower than a couple of pixels are merged into runs, so a 100,000-span
-// capture draws in a few milliseconds once laid out.
+// capture draws in a few milliseconds once laid out. GPU tracks (threads
+// named "gpu: NAME", one per GPU context, and their "... frames" track) come
+// after the CPU threads; spans of category "gpu" take the GPU colours.
 const TV = {
-  canvas: $('trace-view'), wrap: $('trace-wrap'),
+)comfyvn_ui"
+    R"comfyvn_ui(  canvas: $('trace-view'), wrap: $('trace-wrap'),
   data: null, v0: 0, v1: 1, hover: -1, text: '', file: 'comfyvn_trace.json', busy: false,
   lanes: [], W: 0, H: 0, fetchMs: -1,
 };
 const ROW = 16, LANE_HEAD = 18, CTR_H = 20, AXIS_H = 20, MAX_DEPTH = 32;
+// Span colours by index: the PALETTE by name, then GPU_PALETTE for "gpu" spans.
+const SPAN_COLORS = PALETTE.concat(GPU_PALETTE);
+const isGpuLane = (name) => name.indexOf('gpu: ') === 0;
 
 function buildTrace(doc) {
   const evs = Array.isArray(doc) ? doc : (doc && Array.isArray(doc.traceEvents) ? doc.traceEvents : []);
@@ -1683,8 +1728,7 @@ function buildTrace(doc) {
     } else if (ph === 'C' && isNum(e.ts) && e.args) {
       const keys = Object.keys(e.args);
       for (const k of keys) {
-)comfyvn_ui"
-    R"comfyvn_ui(        const v = e.args[k];
+        const v = e.args[k];
         if (!isNum(v)) continue;
         const cn = keys.length > 1 ? e.name + '.' + k : String(e.name);
         let list = counters.get(cn);
@@ -1694,7 +1738,8 @@ function buildTrace(doc) {
     }
   }
   if (j < n) n = j;
-  const nameCol = names.map((x) => colorIndex(x));
+  const nameCol = names.map((x, i) => cats[i] === 'gpu'
+    ? PALETTE.length + hashStr(x) % GPU_PALETTE.length : colorIndex(x));
   for (let i = 0; i < n; i++) col[i] = nameCol[nameId[i]];
   // Spans of each thread, in file order.
   const perThread = threads.map((th) => new Int32Array(th.count));
@@ -1740,9 +1785,13 @@ function buildTrace(doc) {
       ends[d][p] = ts[s] + dur[s];
     }
     const name = threadNames.get(th.key) || ('thread ' + th.tid);
-    lanes.push({name, tid: th.tid, pid: th.pid, count: idx.length, levels, ends, truncated: maxDepthSeen >= MAX_DEPTH});
+    lanes.push({name, gpu: isGpuLane(name), tid: th.tid, pid: th.pid, count: idx.length, levels, ends,
+      truncated: maxDepthSeen >= MAX_DEPTH});
   }
-  lanes.sort((a, b) => (a.pid - b.pid) || (a.tid - b.tid));
+  // CPU threads by (pid, tid); then the GPU tracks by name, so that a
+  // context's frame track follows its own.
+  lanes.sort((a, b) => (a.gpu - b.gpu) || (a.gpu && (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) ||
+      (a.pid - b.pid) || (a.tid - b.tid));
   const ctrs = Array.from(counters.entries()).map(([name, pts]) => {
     pts.sort((a, b) => a.ts - b.ts);
     let lo = Infinity, hi = -Infinity;
@@ -1833,16 +1882,16 @@ function drawTrace() {
     ctx.fillText(`${cn.name}  ${fmt(cn.lo)}\u2013${fmt(cn.hi)}`, 4, y0 + 7);
   });
   // Thread lanes.
-  const buckets = PALETTE.map(() => []);
+  const buckets = SPAN_COLORS.map(() => []);
   const labels = [];
   const ts = D.ts, dur = D.dur, col = D.col;
   for (let li = 0; li < D.lanes.length; li++) {
     const l = D.lanes[li];
     ctx.fillStyle = li % 2 ? '#141920' : '#12161b';
     ctx.fillRect(0, l.y, w, l.h);
-    ctx.fillStyle = '#1b2129';
+    ctx.fillStyle = l.gpu ? '#17261f' : '#1b2129';
     ctx.fillRect(0, l.y, w, LANE_HEAD - 2);
-    ctx.fillStyle = '#b9c7d8';
+    ctx.fillStyle = l.gpu ? '#7fe0b4' : '#b9c7d8';
     ctx.textAlign = 'left';
     ctx.fillText(`${l.name}  \u00b7  ${fint(l.count)} spans${l.truncated ? ' (deeper levels hidden)' : ''}`, 6, l.y + 8);
     for (let d = 0; d < l.levels.length; d++) {
@@ -1872,7 +1921,7 @@ function drawTrace() {
   for (let b = 0; b < buckets.length; b++) {
     const r = buckets[b];
     if (!r.length) continue;
-    ctx.fillStyle = PALETTE[b];
+    ctx.fillStyle = SPAN_COLORS[b];
     ctx.beginPath();
     for (let i = 0; i < r.length; i += 3) ctx.rect(r[i], r[i + 1], r[i + 2] > 1.5 ? r[i + 2] - 0.5 : r[i + 2], ROW - 2);
     ctx.fill();
@@ -1998,6 +2047,8 @@ function showTrace(text, label, file) {
   const tD = performance.now();
   const c = TV.canvas;
   c.dataset.spans = String(D.n);
+  // The lanes' labels from top to bottom, for tests: a JSON array of names.
+  c.dataset.lanes = JSON.stringify(D.lanes.map((l) => l.name));
   c.dataset.source = label;
   c.dataset.parseMs = (tB - tA).toFixed(1);
   c.dataset.layoutMs = (tC - tB).toFixed(1);
@@ -2007,9 +2058,12 @@ function showTrace(text, label, file) {
   TV.fetchMs = -1;
   $('trace-download').disabled = false;
   const o = D.other;
-  setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}, ` +
+  const gpuLanes = D.lanes.filter((l) => l.gpu).length;
+  setTraceInfo(`${label}: ${fint(D.n)} spans on ${D.lanes.length} thread${D.lanes.length === 1 ? '' : 's'}` +
+      (gpuLanes ? ` (${gpuLanes} GPU)` : '') + ', ' +
       `${fmt((D.t1 - D.t0) / 1000)} ms, ${D.marks.length} marks, ${D.ctrs.length} counter series` +
-      (o && o.dropped ? `, ${fint(o.dropped)} dropped` : '') +
+)comfyvn_ui"
+    R"comfyvn_ui(      (o && o.dropped ? `, ${fint(o.dropped)} dropped` : '') +
       ` \u00b7 drawn in ${(tD - tA).toFixed(0)} ms \u00b7 wheel: zoom, drag: pan, double-click: fit`);
 }
 
@@ -2111,8 +2165,7 @@ $('trace-zoom-out').addEventListener('click', () => zoomAt(TV.W / 2, 2));
 $('trace-reset').addEventListener('click', () => { if (TV.data) { fitView(); requestDraw(); } });
 
 // ---- ui/js/forms.js
-)comfyvn_ui"
-    R"comfyvn_ui(// Forms: the bearer-token prompt, the budget limits and the span budgets.
+// Forms: the bearer-token prompt, the budget limits and the span budgets.
 
 // Bearer token ------------------------------------------------------------
 // A 401 asks once; the token is kept in sessionStorage, sent as a bearer token.

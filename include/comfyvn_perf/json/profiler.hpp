@@ -47,7 +47,7 @@ boost::json::array top_rows_json(std::vector<Aggregate> rows, std::size_t limit,
 
 // The dashboard: {top_time, top_memory, top_self, counters, aggregates
 // (the first `limit` rows by total time), aggregates_total, categories,
-// marks, spans_recorded, dropped, timestamp, frames?}.
+// marks, spans_recorded, dropped, timestamp, frames?, gpu_frames?}.
 boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit);
 
 // Profiler health: {spans_recorded, marks_recorded, dropped, top_time,
@@ -243,6 +243,7 @@ boost::json::object dashboard_json(const ProfilerSnapshot& s, std::size_t limit)
                           {"dropped", s.counters.dropped},
                           {"timestamp", s.timestamp}};
   if (s.frames.count > 0) out["frames"] = boost::json::value_from(s.frames);
+  if (s.gpu_frames.count > 0) out["gpu_frames"] = boost::json::value_from(s.gpu_frames);
   return out;
 }
 

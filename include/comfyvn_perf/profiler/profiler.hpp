@@ -156,8 +156,10 @@ class PerfProfiler {
   // for exporters: exact counts and sums, cumulative bucket counts.
   HistogramSnapshot histograms(const std::vector<double>& bounds_seconds);
 
-  // Frame-time statistics from PERF_FRAME(); count 0 when no frame was marked.
-  FrameStats frames();
+  // Frame-time statistics from PERF_FRAME(), and from every GPU context's
+  // PERF_GPU_FRAME() (the "(gpu frame)" site); count 0 when none was marked.
+  FrameStats frames() { return snapshot(0).frames; }
+  FrameStats gpu_frames() { return snapshot(0).gpu_frames; }
 
   // A plain-text report for programs that just want to print: the top
   // `limit` sites by total time, then frame statistics.
@@ -427,10 +429,6 @@ boost::json::object PerfProfiler::health(std::size_t limit) {
 
 HistogramSnapshot PerfProfiler::histograms(const std::vector<double>& bounds_seconds) {
   return detail::histogram_view(bounds_seconds);
-}
-
-FrameStats PerfProfiler::frames() {
-  return snapshot(0).frames;
 }
 
 std::string PerfProfiler::report(std::size_t limit) {

@@ -66,6 +66,11 @@ std::string report_text(const ProfilerSnapshot& s, std::size_t limit) {
                           static_cast<unsigned long long>(s.frames.count), s.frames.avg_ms,
                           s.frames.p95_ms, s.frames.max_ms);
   }
+  if (s.gpu_frames.count > 0) {
+    detail::append_format(out, "gpu frames %llu  avg %.2f ms  p95 %.2f ms  max %.2f ms\n",
+                          static_cast<unsigned long long>(s.gpu_frames.count), s.gpu_frames.avg_ms,
+                          s.gpu_frames.p95_ms, s.gpu_frames.max_ms);
+  }
   detail::append_format(out, "spans %llu  marks %llu  dropped %llu\n",
                         static_cast<unsigned long long>(s.counters.spans_recorded),
                         static_cast<unsigned long long>(s.counters.marks_recorded),

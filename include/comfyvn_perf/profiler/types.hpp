@@ -172,6 +172,9 @@ struct ProfilerSnapshot {
   std::vector<Mark> marks;
   std::vector<CounterSeries> series;  // PERF_COUNTER series, by name
   FrameStats frames;
+  // The "(gpu frame)" site (category "gpu", PERF_GPU_FRAME of every GPU
+  // context); count 0 when none. The site also stays a row of its own.
+  FrameStats gpu_frames;
   ProfilerCounters counters;
   bool enabled = false;
   double timestamp = 0;

@@ -103,13 +103,16 @@ ProfilerSnapshot snapshot_view(std::size_t marks, bool enabled) {
   out.rows.reserve(sites.size());
   for (const auto& s : sites) {
     const auto& t = s.totals;
+    const FrameStats stats{t.count,
+                           static_cast<double>(t.total) / static_cast<double>(t.count) * ms,
+                           s.p95 * ms, static_cast<double>(t.max) * ms};
     if (s.id == kFrameSiteId) {
-      out.frames.count = t.count;
-      out.frames.avg_ms = static_cast<double>(t.total) / static_cast<double>(t.count) * ms;
-      out.frames.p95_ms = s.p95 * ms;
-      out.frames.max_ms = static_cast<double>(t.max) * ms;
+      out.frames = stats;
       continue;
     }
+    // "(gpu frame)" (the other frame site) stays a row like any GPU site, in
+    // the top lists, spans_recorded and /metrics; it also gives gpu_frames.
+    if (infos[s.id].frame) out.gpu_frames = stats;
     Aggregate a;
     a.name = infos[s.id].name;
     a.category = infos[s.id].category;
