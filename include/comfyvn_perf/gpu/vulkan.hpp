@@ -45,6 +45,7 @@
 #include "../core/clock.hpp"  // DefaultClock, SteadyClock
 #include "../core/scope.hpp"  // Site, site_id, g_enabled
 #include "track.hpp"           // GpuTrack, GpuStats, ClockMap
+#include "vulkan_functions.hpp"  // VulkanFunctions
 
 namespace comfyvn::perf::gpu {
 
@@ -119,28 +120,6 @@ class VulkanContext {
   }
 
  private:
-  struct Functions {
-    PFN_vkGetPhysicalDeviceProperties get_physical_device_properties = nullptr;
-    PFN_vkGetPhysicalDeviceQueueFamilyProperties get_queue_family_properties = nullptr;
-    PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT get_time_domains = nullptr;
-    PFN_vkGetCalibratedTimestampsEXT get_calibrated_timestamps = nullptr;
-    PFN_vkCreateQueryPool create_query_pool = nullptr;
-    PFN_vkDestroyQueryPool destroy_query_pool = nullptr;
-    PFN_vkResetQueryPool reset_query_pool = nullptr;
-    PFN_vkGetQueryPoolResults get_query_pool_results = nullptr;
-    PFN_vkCmdWriteTimestamp cmd_write_timestamp = nullptr;
-    PFN_vkCreateCommandPool create_command_pool = nullptr;
-    PFN_vkDestroyCommandPool destroy_command_pool = nullptr;
-    PFN_vkAllocateCommandBuffers allocate_command_buffers = nullptr;
-    PFN_vkBeginCommandBuffer begin_command_buffer = nullptr;
-    PFN_vkEndCommandBuffer end_command_buffer = nullptr;
-    PFN_vkQueueSubmit queue_submit = nullptr;
-    PFN_vkCreateFence create_fence = nullptr;
-    PFN_vkDestroyFence destroy_fence = nullptr;
-    PFN_vkWaitForFences wait_for_fences = nullptr;
-    PFN_vkGetFenceStatus get_fence_status = nullptr;
-    PFN_vkGetPhysicalDeviceProperties2 get_physical_device_properties2 = nullptr;
-  };
 
   bool load(const VulkanContextInfo& info);
   std::uint64_t frames_done();
@@ -152,7 +131,7 @@ class VulkanContext {
   }
 
   VulkanContextInfo info_;
-  Functions fn_;
+  detail::VulkanFunctions fn_;
   detail::GpuTrack track_;
   VkQueryPool pool_ = VK_NULL_HANDLE;
   std::string problem_;
@@ -260,52 +239,9 @@ inline bool VulkanContext::load(const VulkanContextInfo& info) {
     problem_ = "VulkanContextInfo needs instance, physical_device, device and get_instance_proc_addr";
     return false;
   }
-  const auto inst = [&](const char* n) { return info.get_instance_proc_addr(info.instance, n); };
-  PFN_vkGetDeviceProcAddr gdpa = info.get_device_proc_addr;
-  if (gdpa == nullptr) gdpa = reinterpret_cast<PFN_vkGetDeviceProcAddr>(inst("vkGetDeviceProcAddr"));
-  if (gdpa == nullptr) {
-    problem_ = "vkGetDeviceProcAddr not found";
-    return false;
-  }
-  const auto dev = [&](const char* n) { return gdpa(info.device, n); };
-  fn_.get_physical_device_properties =
-      reinterpret_cast<PFN_vkGetPhysicalDeviceProperties>(inst("vkGetPhysicalDeviceProperties"));
-  fn_.get_queue_family_properties = reinterpret_cast<PFN_vkGetPhysicalDeviceQueueFamilyProperties>(
-      inst("vkGetPhysicalDeviceQueueFamilyProperties"));
-  fn_.get_time_domains = reinterpret_cast<PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT>(
-      inst("vkGetPhysicalDeviceCalibrateableTimeDomainsEXT"));
-  fn_.get_calibrated_timestamps =
-      reinterpret_cast<PFN_vkGetCalibratedTimestampsEXT>(dev("vkGetCalibratedTimestampsEXT"));
-  fn_.create_query_pool = reinterpret_cast<PFN_vkCreateQueryPool>(dev("vkCreateQueryPool"));
-  fn_.destroy_query_pool = reinterpret_cast<PFN_vkDestroyQueryPool>(dev("vkDestroyQueryPool"));
-  fn_.reset_query_pool = reinterpret_cast<PFN_vkResetQueryPool>(dev("vkResetQueryPool"));
-  if (fn_.reset_query_pool == nullptr)
-    fn_.reset_query_pool = reinterpret_cast<PFN_vkResetQueryPool>(dev("vkResetQueryPoolEXT"));
-  fn_.get_query_pool_results =
-      reinterpret_cast<PFN_vkGetQueryPoolResults>(dev("vkGetQueryPoolResults"));
-  fn_.cmd_write_timestamp = reinterpret_cast<PFN_vkCmdWriteTimestamp>(dev("vkCmdWriteTimestamp"));
-  fn_.create_command_pool = reinterpret_cast<PFN_vkCreateCommandPool>(dev("vkCreateCommandPool"));
-  fn_.destroy_command_pool =
-      reinterpret_cast<PFN_vkDestroyCommandPool>(dev("vkDestroyCommandPool"));
-  fn_.allocate_command_buffers =
-      reinterpret_cast<PFN_vkAllocateCommandBuffers>(dev("vkAllocateCommandBuffers"));
-  fn_.begin_command_buffer = reinterpret_cast<PFN_vkBeginCommandBuffer>(dev("vkBeginCommandBuffer"));
-  fn_.end_command_buffer = reinterpret_cast<PFN_vkEndCommandBuffer>(dev("vkEndCommandBuffer"));
-  fn_.queue_submit = reinterpret_cast<PFN_vkQueueSubmit>(dev("vkQueueSubmit"));
-  fn_.create_fence = reinterpret_cast<PFN_vkCreateFence>(dev("vkCreateFence"));
-  fn_.destroy_fence = reinterpret_cast<PFN_vkDestroyFence>(dev("vkDestroyFence"));
-  fn_.wait_for_fences = reinterpret_cast<PFN_vkWaitForFences>(dev("vkWaitForFences"));
-  fn_.get_fence_status = reinterpret_cast<PFN_vkGetFenceStatus>(dev("vkGetFenceStatus"));
-  fn_.get_physical_device_properties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceProperties2>(
-      inst("vkGetPhysicalDeviceProperties2"));
-  if (fn_.get_physical_device_properties == nullptr || fn_.get_queue_family_properties == nullptr ||
-      fn_.create_query_pool == nullptr || fn_.destroy_query_pool == nullptr ||
-      fn_.get_query_pool_results == nullptr || fn_.cmd_write_timestamp == nullptr) {
-    problem_ = "a core Vulkan function was not found";
-    return false;
-  }
-  if (fn_.reset_query_pool == nullptr) {
-    problem_ = "vkResetQueryPool not found: enable hostQueryReset (Vulkan 1.2 or VK_EXT_host_query_reset)";
+  if (const char* why = fn_.load(info.get_instance_proc_addr, info.instance,
+                                 info.get_device_proc_addr, info.device)) {
+    problem_ = why;
     return false;
   }
   VkPhysicalDeviceProperties props{};
@@ -411,69 +347,13 @@ inline bool VulkanContext::calibrate_driver() {
 }
 
 inline bool VulkanContext::calibrate_by_submit() {
-  const VkDevice d = info_.device;
-  VkQueryPoolCreateInfo qi{};
-  qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
-  qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-  qi.queryCount = 1;
-  VkQueryPool qp = VK_NULL_HANDLE;
-  VkCommandPoolCreateInfo ci{};
-  ci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-  ci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  ci.queueFamilyIndex = info_.queue_family;
-  VkCommandPool cp = VK_NULL_HANDLE;
-  VkFenceCreateInfo fi{};
-  fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
-  bool ok = fn_.create_query_pool(d, &qi, nullptr, &qp) == VK_SUCCESS &&
-            fn_.create_command_pool(d, &ci, nullptr, &cp) == VK_SUCCESS;
-  std::uint64_t best_gpu = 0, best_mid = 0, best_window = ~std::uint64_t{0};
-  for (int attempt = 0; ok && attempt < 5; ++attempt) {
-    // A command buffer and a fence per attempt (freed with the pool).
-    VkCommandBufferAllocateInfo ai{};
-    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-    ai.commandPool = cp;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb = VK_NULL_HANDLE;
-    VkCommandBufferBeginInfo bi{};
-    bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    ok = fn_.allocate_command_buffers(d, &ai, &cb) == VK_SUCCESS &&
-         fn_.begin_command_buffer(cb, &bi) == VK_SUCCESS;
-    if (!ok) break;
-    fn_.reset_query_pool(d, qp, 0, 1);
-    fn_.cmd_write_timestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qp, 0);
-    ok = fn_.end_command_buffer(cb) == VK_SUCCESS;
-    if (!ok) break;
-    VkFence f = VK_NULL_HANDLE;
-    ok = fn_.create_fence(d, &fi, nullptr, &f) == VK_SUCCESS;
-    if (!ok) break;
-    VkSubmitInfo si{};
-    si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    si.commandBufferCount = 1;
-    si.pCommandBuffers = &cb;
-    const std::uint64_t before = SteadyClock::now();
-    ok = fn_.queue_submit(info_.queue, 1, &si, f) == VK_SUCCESS &&
-         fn_.wait_for_fences(d, 1, &f, VK_TRUE, 1'000'000'000) == VK_SUCCESS;
-    const std::uint64_t after = SteadyClock::now();
-    fn_.destroy_fence(d, f, nullptr);
-    std::uint64_t raw = 0;
-    ok = ok && fn_.get_query_pool_results(d, qp, 0, 1, sizeof raw, &raw, sizeof raw,
-                                          VK_QUERY_RESULT_64_BIT) == VK_SUCCESS;
-    if (!ok) break;
-    if (after - before < best_window) {
-      best_window = after - before;
-      best_mid = before + (after - before) / 2;
-      best_gpu = to_ns(raw);
-    }
-  }
-  if (cp != VK_NULL_HANDLE) fn_.destroy_command_pool(d, cp, nullptr);
-  if (qp != VK_NULL_HANDLE) fn_.destroy_query_pool(d, qp, nullptr);
-  if (!ok) {
+  std::uint64_t raw = 0, mid = 0, window = 0;
+  if (!fn_.timestamp_round_trip(info_.device, info_.queue, info_.queue_family, &raw, &mid,
+                                &window)) {
     problem_ = "measuring the GPU clock offset failed (queue submission)";
     return false;
   }
-  set_map(best_gpu, best_mid, static_cast<double>(best_window) / 2);
+  set_map(to_ns(raw), mid, static_cast<double>(window) / 2);
   return true;
 }
 
