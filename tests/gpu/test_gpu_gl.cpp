@@ -102,10 +102,10 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// One "X" event of a Chrome trace: start and end in microseconds.
+// The latest "X" event of a name in a Chrome trace: start and end in microseconds.
 struct Event {
   double begin = -1, end = -1;
-  bool found() const { return begin >= 0; }
+  int count = 0;  // events of that name
 };
 
 Event event(const boost::json::object& trace, const std::string& name) {
@@ -113,8 +113,11 @@ Event event(const boost::json::object& trace, const std::string& name) {
   for (const auto& v : trace.at("traceEvents").as_array()) {
     const auto& o = v.as_object();
     if (o.at("ph").as_string() != "X" || o.at("name").as_string() != name) continue;
-    e.begin = o.at("ts").to_number<double>();
-    e.end = e.begin + o.at("dur").to_number<double>();
+    const double begin = o.at("ts").to_number<double>();
+    ++e.count;
+    if (begin < e.begin) continue;
+    e.begin = begin;
+    e.end = begin + o.at("dur").to_number<double>();
   }
   return e;
 }
@@ -206,7 +209,22 @@ TEST_CASE("GPU spans fall inside their CPU scope on the profiler's timeline", "[
   REQUIRE(ctx.usable());
   perf::PerfProfiler::TraceRecorder recorder =
       perf::perf_profiler().trace_recorder(std::chrono::seconds(60));
-  for (int rep = 0; rep < 3; ++rep) {
+  // Right after construction, and again after 1.2 s of frames: by then
+  // collect() has re-checked the clocks and measured their rate (a map
+  // drifting by the profiler's tick error would be off by milliseconds).
+  for (int rep = 0; rep < 6; ++rep) {
+    if (rep == 3) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+      while (std::chrono::steady_clock::now() < until) {
+        {
+          PERF_GL_SCOPE(ctx, "filler");
+          d.targets.clear(kSmall, 0.5f);
+        }
+        d.targets.flush();
+        ctx.collect();
+      }
+      CHECK(ctx.stats().calibrations >= 2);  // at construction and after 500 ms
+    }
     {
       PERF_SCOPE("cpu around", "gl_test");
       {
@@ -222,8 +240,9 @@ TEST_CASE("GPU spans fall inside their CPU scope on the profiler's timeline", "[
     const boost::json::object trace = boost::json::parse(text).as_object();
     const Event cpu = event(trace, "cpu around");
     const Event g = event(trace, "gpu inside");
-    REQUIRE(cpu.found());
-    REQUIRE(g.found());
+    REQUIRE(cpu.count == rep + 1);
+    // A GPU span mapped past the present would be missing from the trace.
+    REQUIRE(g.count == rep + 1);
     // The calibration's uncertainty plus 50 us for the clocks' rounding.
     const double slack_us = ctx.stats().calibration_error_ms * 1e3 + 50;
     INFO("cpu [" << cpu.begin << ", " << cpu.end << "] gpu [" << g.begin << ", " << g.end
@@ -243,10 +262,14 @@ TEST_CASE("frames keep flowing while results arrive late; none is lost", "[gpu]"
   gpu::GlContext ctx(info());
   REQUIRE(ctx.usable());
   // Heavy work, flushed, then an immediate collect: it returns without the
-  // results, in far less time than the work takes.
+  // results, sooner than they become available. (Clears alternate between
+  // the targets: llvmpipe folds back-to-back clears of one target into one.)
   {
     PERF_GL_SCOPE(ctx, "late work");
-    for (int i = 0; i < 4; ++i) d.targets.clear(kLarge, 0.25f * static_cast<float>(i));
+    for (int i = 0; i < 4; ++i) {
+      d.targets.clear(kLarge, 0.25f * static_cast<float>(i));
+      d.targets.clear(kSmall, 0.25f * static_cast<float>(i));
+    }
   }
   PERF_GPU_FRAME(ctx);
   d.targets.flush();
@@ -256,7 +279,17 @@ TEST_CASE("frames keep flowing while results arrive late; none is lost", "[gpu]"
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   CHECK(ctx.stats().scopes == 0);
   CHECK(ctx.stats().in_flight == 1);
-  // More frames while the first is on the GPU: each collect returns.
+  // How long the results took to arrive, collecting all the while.
+  while (ctx.stats().scopes == 0 &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    ctx.collect();
+  const double arrival_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  INFO("the first collect took " << collect_ms << " ms; the results came after " << arrival_ms
+                                 << " ms");
+  CHECK(collect_ms < arrival_ms);
+  CHECK(ctx.stats().scopes == 1);
+  // More frames, each collected at once: what is late comes with a later one.
   constexpr int kFrames = 20;
   for (int f = 0; f < kFrames; ++f) {
     {
@@ -274,11 +307,7 @@ TEST_CASE("frames keep flowing while results arrive late; none is lost", "[gpu]"
   CHECK(s.lost == 0);
   CHECK(s.dropped == 0);
   const auto rows = perf::perf_profiler().aggregates();
-  const perf::Aggregate* late = row(rows, "late work");
-  REQUIRE(late != nullptr);
-  INFO("collect took " << collect_ms << " ms; the work it did not wait for " << late->total_ms
-                       << " ms");
-  CHECK(collect_ms < late->total_ms / 2);
+  CHECK(row(rows, "late work") != nullptr);
   const perf::Aggregate* frames = row(rows, "(gpu frame)");
   REQUIRE(frames != nullptr);
   CHECK(frames->count == kFrames + 1);
@@ -305,7 +334,8 @@ TEST_CASE("more scopes than slots before a collect count as dropped, exactly", "
   drain(ctx);
   CHECK(ctx.stats().scopes == 5);
   CHECK(ctx.stats().dropped == 6);
-  const perf::Aggregate* r = row(perf::perf_profiler().aggregates(), "overflow");
+  const auto rows = perf::perf_profiler().aggregates();
+  const perf::Aggregate* r = row(rows, "overflow");
   REQUIRE(r != nullptr);
   CHECK(r->count == 5);
 }

@@ -141,6 +141,11 @@ class GlContext {
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ns_ = 0;
   std::uint64_t last_check_steady_ = 0;  // SteadyClock ns of the latest calibration
+  // The first calibration: GPU ns, ticks and steady ns, for the rate.
+  std::uint64_t base_gpu_ns_ = 0;
+  double base_ticks_ = 0;
+  std::uint64_t base_steady_ = 0;
+  bool rate_measured_ = false;  // until then collect() re-checks after 500 ms
   mutable std::mutex stats_mu_;
   GpuStats clock_stats_;  // the calibration fields, under stats_mu_
 };
@@ -297,7 +302,9 @@ inline bool GlContext::read(std::uint32_t slot, std::uint64_t* begin_ns, std::ui
 
 inline void GlContext::collect() {
   if (track_ == nullptr) return;
-  if (SteadyClock::now() - last_check_steady_ >= recheck_ns_) recalibrate();
+  const std::uint64_t recheck =
+      rate_measured_ ? recheck_ns_ : std::min<std::uint64_t>(recheck_ns_, 500000000u);
+  if (SteadyClock::now() - last_check_steady_ >= recheck) recalibrate();
   // Nothing to release: the next glQueryCounter on a query overwrites it.
   track_->collect_slots(
       [this](std::uint32_t slot, std::uint64_t* b, std::uint64_t* e) { return read(slot, b, e); },
@@ -323,14 +330,41 @@ inline void GlContext::recalibrate() {
   const std::uint64_t now_ticks = DefaultClock::now();
   const std::uint64_t now_steady = SteadyClock::now();
   const double error_ns = static_cast<double>(best_window) / 2;
-  const double correction = track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady,
-                                                track_->ns_per_tick());
+  // The tick length the profiler estimated once (over 20 ms) can be off by
+  // a few parts in 10^4 on a loaded machine: a millisecond a second between
+  // GPU and CPU spans. The rate is measured instead, GPU nanoseconds against
+  // ticks since the first calibration, once that is 500 ms old.
+  const double profiler_npt = track_->ns_per_tick();
+  const double at = static_cast<double>(now_ticks) -
+                    static_cast<double>(now_steady - mid) / profiler_npt;  // ticks at `mid`
+  double npt = profiler_npt;
+  if (base_ticks_ <= 0 || gpu_ns <= base_gpu_ns_) {
+    base_gpu_ns_ = gpu_ns;
+    base_ticks_ = at;
+    base_steady_ = mid;
+  } else if (mid - base_steady_ >= 500000000u && at > base_ticks_) {
+    const double measured = static_cast<double>(gpu_ns - base_gpu_ns_) / (at - base_ticks_);
+    // A rate far from the profiler's is a clock that jumped: start again from here.
+    if (std::fabs(measured / profiler_npt - 1) < 0.01) {
+      npt = measured;
+      rate_measured_ = true;
+    } else {
+      base_gpu_ns_ = gpu_ns;
+      base_ticks_ = at;
+      base_steady_ = mid;
+    }
+  }
+  const double correction =
+      track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady, npt);
   std::lock_guard<std::mutex> lock(stats_mu_);
-  if (clock_stats_.calibrations > 0 && mid > last_check_steady_) {
-    const double minutes = static_cast<double>(mid - last_check_steady_) / 60e9;
-    clock_stats_.drift_ms_per_min = correction / 1e6 / minutes;
+  if (clock_stats_.calibrations > 0) {
     clock_stats_.max_correction_ms =
         std::max(clock_stats_.max_correction_ms, std::fabs(correction) / 1e6);
+    // Over less than 100 ms the reads' own error would dominate the rate.
+    if (mid > last_check_steady_ + 100000000u) {
+      const double minutes = static_cast<double>(mid - last_check_steady_) / 60e9;
+      clock_stats_.drift_ms_per_min = correction / 1e6 / minutes;
+    }
   }
   ++clock_stats_.calibrations;
   clock_stats_.calibration_error_ms = error_ns / 1e6;
