@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
   fmt::print(
       "gpu context '{}': scopes {} frames {} dropped {} lost {} in flight {} "
       "(time {}: {} calibrations, error {:.2f} us, drift {:.4f} ms/min)\n",
-      gpu.name(), s.scopes, s.frames, s.dropped, s.lost, s.in_flight, s.time_source,
-      s.calibrations, s.calibration_error_ms * 1e3, s.drift_ms_per_min);
+      gpu.name(), s.scopes, s.frames, s.dropped, s.lost, s.in_flight, s.time_source, s.calibrations,
+      s.calibration_error_ms * 1e3, s.drift_ms_per_min);
 
   int status = 0;
   if (!args.trace.empty()) {

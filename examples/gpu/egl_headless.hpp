@@ -11,8 +11,8 @@
 
 #include <dlfcn.h>  // dlopen, dlsym
 
-#include <EGL/egl.h>     // types and values only: every call goes through dlsym
-#include <EGL/eglext.h>  // platform and device extensions
+#include <EGL/egl.h>       // types and values only: every call goes through dlsym
+#include <EGL/eglext.h>    // platform and device extensions
 #include <GL/glcorearb.h>  // GL types, values and PFN* typedefs
 
 #include <cstring>           // strstr
@@ -120,8 +120,10 @@ class Context {
         return "no EGL config renders desktop OpenGL";
       config = EGL_NO_CONFIG_KHR;
     }
-    const EGLint context_attribs[] = {EGL_CONTEXT_MAJOR_VERSION, 3,
-                                      EGL_CONTEXT_MINOR_VERSION, 3,
+    const EGLint context_attribs[] = {EGL_CONTEXT_MAJOR_VERSION,
+                                      3,
+                                      EGL_CONTEXT_MINOR_VERSION,
+                                      3,
                                       EGL_CONTEXT_OPENGL_PROFILE_MASK,
                                       EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
                                       EGL_NONE};

@@ -1,7 +1,7 @@
 // Compiled with -DCOMFYVN_PERF_ENABLED=0: every macro is empty and does not
 // evaluate its arguments; the program compiles unchanged.
-#include <comfyvn_perf/perf.hpp>
 #include <comfyvn_perf/gpu/opengl.hpp>  // PERF_GL_SCOPE, PERF_GPU_FRAME: no GL needed
+#include <comfyvn_perf/perf.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -21,19 +21,18 @@
 #pragma once
 
 #include <algorithm>  // max
-#include <chrono>   // recheck and stale intervals
-#include <cmath>    // fabs
-#include <cstdint>  // uint32_t, int64_t
-#include <cstdio>   // snprintf
-#include <memory>   // the track
-#include <mutex>    // stats
-#include <string>   // problem, name
-#include <utility>  // move
-#include <vector>   // query names
+#include <chrono>     // recheck and stale intervals
+#include <cmath>      // fabs
+#include <cstdint>    // uint32_t, int64_t
+#include <cstdio>     // snprintf
+#include <memory>     // the track
+#include <mutex>      // stats
+#include <string>     // problem, name
+#include <utility>    // move
+#include <vector>     // query names
 
 #include "../config.hpp"
-#include "../scope.hpp"  // COMFYVN_PERF_CAT, COMFYVN_PERF_UNUSED2
-#include "track.hpp"     // GpuTrack, ClockMap, GpuStats
+#include "track.hpp"  // GpuTrack, ClockMap, GpuStats
 
 namespace comfyvn::perf::gpu {
 
@@ -48,10 +47,10 @@ using GLsizei = int;
 using GLint64 = std::int64_t;
 using GLuint64 = std::uint64_t;
 inline constexpr GLenum kNoError = 0;
-inline constexpr GLenum kTimestamp = 0x8E28;           // GL_TIMESTAMP
-inline constexpr GLenum kQueryResult = 0x8866;         // GL_QUERY_RESULT
+inline constexpr GLenum kTimestamp = 0x8E28;             // GL_TIMESTAMP
+inline constexpr GLenum kQueryResult = 0x8866;           // GL_QUERY_RESULT
 inline constexpr GLenum kQueryResultAvailable = 0x8867;  // GL_QUERY_RESULT_AVAILABLE
-inline constexpr GLenum kQueryCounterBits = 0x8864;    // GL_QUERY_COUNTER_BITS
+inline constexpr GLenum kQueryCounterBits = 0x8864;      // GL_QUERY_COUNTER_BITS
 }  // namespace gl
 
 #if defined(_WIN32) && !defined(_WIN64)
@@ -120,8 +119,8 @@ class GlContext {
     void(COMFYVN_PERF_GL_APIENTRY* gen_queries)(gl::GLsizei, gl::GLuint*) = nullptr;
     void(COMFYVN_PERF_GL_APIENTRY* delete_queries)(gl::GLsizei, const gl::GLuint*) = nullptr;
     void(COMFYVN_PERF_GL_APIENTRY* query_counter)(gl::GLuint, gl::GLenum) = nullptr;
-    void(COMFYVN_PERF_GL_APIENTRY* get_query_objectiv)(gl::GLuint, gl::GLenum, gl::GLint*) =
-        nullptr;
+    void(COMFYVN_PERF_GL_APIENTRY* get_query_objectiv)(gl::GLuint, gl::GLenum,
+                                                       gl::GLint*) = nullptr;
     void(COMFYVN_PERF_GL_APIENTRY* get_query_objectui64v)(gl::GLuint, gl::GLenum,
                                                           gl::GLuint64*) = nullptr;
     void(COMFYVN_PERF_GL_APIENTRY* get_integer64v)(gl::GLenum, gl::GLint64*) = nullptr;
@@ -136,7 +135,7 @@ class GlContext {
   GlContextInfo info_;
   std::string problem_;
   Functions fn_;
-  std::vector<gl::GLuint> queries_;  // 2 per slot: begin, end
+  std::vector<gl::GLuint> queries_;          // 2 per slot: begin, end
   std::unique_ptr<detail::GpuTrack> track_;  // null when unusable
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ns_ = 0;
@@ -175,11 +174,13 @@ class GlScope {
 }  // namespace comfyvn::perf::gpu
 
 #if COMFYVN_PERF_ENABLED
-#define COMFYVN_PERF_GL_SCOPE_IMPL(ctx, name, n)                                    \
-  static ::comfyvn::perf::Site COMFYVN_PERF_CAT(comfyvn_perf_gl_site_, n){          \
-      name, "gpu", __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)};       \
-  ::comfyvn::perf::gpu::GlScope COMFYVN_PERF_CAT(comfyvn_perf_gl_scope_, n) {       \
-    ctx, COMFYVN_PERF_CAT(comfyvn_perf_gl_site_, n)                                 \
+#define COMFYVN_PERF_GL_CAT2(a, b) a##b
+#define COMFYVN_PERF_GL_CAT(a, b) COMFYVN_PERF_GL_CAT2(a, b)
+#define COMFYVN_PERF_GL_SCOPE_IMPL(ctx, name, n)                                 \
+  static ::comfyvn::perf::Site COMFYVN_PERF_GL_CAT(comfyvn_perf_gl_site_, n){    \
+      name, "gpu", __FILE__, __func__, static_cast<std::uint32_t>(__LINE__)};    \
+  ::comfyvn::perf::gpu::GlScope COMFYVN_PERF_GL_CAT(comfyvn_perf_gl_scope_, n) { \
+    ctx, COMFYVN_PERF_GL_CAT(comfyvn_perf_gl_site_, n)                           \
   }
 // GPU time of the GL commands issued in the enclosing block; `name` is a
 // string literal. The span lands on the context's track once collect() reads it.
@@ -189,7 +190,8 @@ class GlScope {
 #define PERF_GPU_FRAME(ctx) (ctx).frame_boundary()
 #endif
 #else
-#define PERF_GL_SCOPE(ctx, name) COMFYVN_PERF_UNUSED2(ctx, name)
+// Named inside sizeof (unevaluated), so that nothing is "unused".
+#define PERF_GL_SCOPE(ctx, name) (static_cast<void>(sizeof(ctx)), static_cast<void>(sizeof(name)))
 #ifndef PERF_GPU_FRAME
 #define PERF_GPU_FRAME(ctx) static_cast<void>(sizeof(ctx))
 #endif
@@ -269,9 +271,8 @@ inline GlContext::GlContext(GlContextInfo info) : info_(std::move(info)) {
     return static_cast<std::uint64_t>(ns / ns_per_tick);
   };
   stale_ticks_ = ms_to_ticks(info_.stale_after);
-  recheck_ns_ = static_cast<std::uint64_t>(info_.recheck_interval.count() < 0
-                                               ? 0
-                                               : info_.recheck_interval.count()) *
+  recheck_ns_ = static_cast<std::uint64_t>(
+                    info_.recheck_interval.count() < 0 ? 0 : info_.recheck_interval.count()) *
                 1000000u;
   recalibrate();
 }
@@ -354,8 +355,7 @@ inline void GlContext::recalibrate() {
       base_steady_ = mid;
     }
   }
-  const double correction =
-      track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady, npt);
+  const double correction = track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady, npt);
   std::lock_guard<std::mutex> lock(stats_mu_);
   if (clock_stats_.calibrations > 0) {
     clock_stats_.max_correction_ms =
@@ -383,4 +383,3 @@ inline GpuStats GlContext::stats() const {
 }
 
 }  // namespace comfyvn::perf::gpu
-
