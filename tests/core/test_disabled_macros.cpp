@@ -1,6 +1,6 @@
 // Compiled with -DCOMFYVN_PERF_ENABLED=0: every macro is empty and does not
 // evaluate its arguments; the program compiles unchanged.
-#include <comfyvn_perf/gpu/track.hpp>  // PERF_GPU_FRAME
+#include <comfyvn_perf/gpu/opengl.hpp>  // PERF_GL_SCOPE, PERF_GPU_FRAME: no GL needed
 #include <comfyvn_perf/perf.hpp>
 
 #include <catch2/catch.hpp>
@@ -55,4 +55,18 @@ TEST_CASE("disabled macros record nothing even when the profiler is on", "[disab
   }
   REQUIRE(p.aggregates().empty());
   p.set_enabled(false);
+}
+
+TEST_CASE("disabled GPU macros do not evaluate their arguments", "[disabled]") {
+  comfyvn::perf::gpu::GlContext ctx(comfyvn::perf::gpu::GlContextInfo{});  // unusable: no GL
+  const auto context = [&]() -> comfyvn::perf::gpu::GlContext& {
+    ++evaluated;
+    return ctx;
+  };
+  evaluated = 0;
+  {
+    PERF_GL_SCOPE(context(), touch());
+    PERF_GPU_FRAME(context());
+  }
+  REQUIRE(evaluated == 0);
 }

@@ -150,6 +150,7 @@ class VulkanContext {
   std::uint64_t frames_done_ = 0;
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ticks_ = 0;
+  std::uint64_t half_second_ticks_ = 0;
   std::uint64_t last_check_ticks_ = 0;
   std::uint64_t last_check_steady_ = 0;
   // Calibration figures, under the track's collection (collect/recalibrate).
@@ -157,6 +158,7 @@ class VulkanContext {
   double error_ms_ = 0;
   double drift_ms_per_min_ = 0;
   double correction_sum_ns_ = 0;     // every re-check's correction, summed
+  detail::TickRate rate_;            // the tick length, measured against the GPU's clock
   std::uint64_t first_check_steady_ = 0;
   double max_correction_ms_ = 0;
 };
@@ -193,6 +195,7 @@ inline VulkanContext::VulkanContext(const VulkanContextInfo& info)
       static_cast<double>(std::chrono::nanoseconds(info.stale_after).count()) / ns_per_tick);
   recheck_ticks_ = static_cast<std::uint64_t>(
       static_cast<double>(std::chrono::nanoseconds(info.recheck_interval).count()) / ns_per_tick);
+  half_second_ticks_ = static_cast<std::uint64_t>(5e8 / ns_per_tick);
   if (!load(info)) return;
   VkQueryPoolCreateInfo qi{};
   qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
@@ -303,8 +306,8 @@ inline void VulkanContext::set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns
   const std::uint64_t t1 = DefaultClock::now();
   // The pair's own window adds to the uncertainty.
   error_ns += static_cast<double>(t1 - t0) * track_.ns_per_tick() / 2;
-  const double correction_ns =
-      track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2, s, track_.ns_per_tick());
+  const double correction_ns = track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2,
+                                                  s, track_.ns_per_tick(), &rate_);
   ++calibrations_;
   error_ms_ = error_ns / 1e6;
   if (calibrations_ == 1) first_check_steady_ = s;
@@ -366,8 +369,10 @@ inline bool VulkanContext::recalibrate() {
 inline void VulkanContext::collect() {
   if (pool_ == VK_NULL_HANDLE) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck_ticks_)
-    calibrate_driver();
+  // Every 500 ms until the tick length is measured, then every interval.
+  const std::uint64_t recheck =
+      rate_.measured() ? recheck_ticks_ : std::min(recheck_ticks_, half_second_ticks_);
+  if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck) calibrate_driver();
   const VkDevice d = info_.device;
   // Where a read would wait for the device, only frames whose fence was
   // seen signaled are read; elsewhere reads never wait, and a pair is read
