@@ -27,7 +27,12 @@ trap 'rm -rf "$work"' EXIT
 {
   echo '#define COMFYVN_PERF_IMPLEMENTATION'
   (cd "$inc" && find comfyvn_perf -name '*.hpp' | LC_ALL=C sort) | while read -r h; do
-    if [ "$h" = comfyvn_perf/export/prometheus_cpp.hpp ]; then
+    if [ "$h" = comfyvn_perf/gpu/vulkan.hpp ] || [ "$h" = comfyvn_perf/gpu/vulkan_functions.hpp ]; then
+      # Vulkan's scopes, where Vulkan's headers are installed.
+      echo '#if __has_include(<vulkan/vulkan.h>)'
+      echo "#include <$h>"
+      echo '#endif'
+    elif [ "$h" = comfyvn_perf/export/prometheus_cpp.hpp ]; then
       # The prometheus-cpp bridge, where prometheus-cpp is installed.
       echo '#if __has_include(<prometheus/collectable.h>)'
       echo "#include <$h>"
@@ -59,6 +64,19 @@ int comfyvn_perf_header_warnings(int frames, std::size_t bytes, std::int64_t del
   PERF_FRAME();
   return PERF_IS_COMPILED_IN ? frames : 0;
 }
+
+void comfyvn_perf_header_warnings_gpu(comfyvn::perf::gpu::GlContext& gl) {
+  PERF_GL_SCOPE(gl, "gl pass");
+  PERF_GPU_FRAME(gl);
+}
+#if __has_include(<vulkan/vulkan.h>)
+void comfyvn_perf_header_warnings_vk(comfyvn::perf::gpu::VulkanContext& vk, VkCommandBuffer cb,
+                                     VkFence fence) {
+  PERF_VK_SCOPE(vk, cb, "vk pass");
+  PERF_GPU_FRAME(vk);
+  PERF_GPU_FRAME(vk, fence);
+}
+#endif
 CPP
 } >"$work/all_headers.cpp"
 
