@@ -1,9 +1,10 @@
 // The CPU-side cost of a GPU scope against PERF_SCOPE, measured in the same
 // run, interleaved: each iteration times a batch of PERF_SCOPE and a batch of
-// PERF_VK_SCOPE (into one command buffer), then submits, waits and collects
-// outside the timed parts. Counters: ns per scope of each, and their ratio.
-// On lavapipe (no GPU) vkCmdWriteTimestamp is lavapipe's command recording;
-// on a real driver it is that driver's.
+// PERF_VK_SCOPE (into one command buffer) or PERF_GL_SCOPE, then submits,
+// waits and collects outside the timed parts. Counters: ns per scope of
+// each, and their ratio. On Mesa's software drivers (no GPU)
+// vkCmdWriteTimestamp and glQueryCounter are lavapipe's and llvmpipe's; on a
+// real driver they are that driver's.
 //
 //   ./dev bench   (or build/benchmarks/bench_gpu)
 #include <benchmark/benchmark.h>
@@ -12,9 +13,11 @@
 #include <cstdio>
 
 #define COMFYVN_PERF_IMPLEMENTATION
+#include <comfyvn_perf/gpu/opengl.hpp>
 #include <comfyvn_perf/gpu/vulkan.hpp>
 #include <comfyvn_perf/perf.hpp>
 
+#include "../examples/gpu/egl_headless.hpp"
 #include "../examples/gpu/vk_headless.hpp"
 
 namespace perf = comfyvn::perf;
@@ -80,6 +83,54 @@ void BM_VkScopeAgainstScope(benchmark::State& state) {
   dev.vkDestroyFence(dev.device, fence, nullptr);
 }
 BENCHMARK(BM_VkScopeAgainstScope)->Iterations(200)->Unit(benchmark::kMicrosecond);
+
+void BM_GlScopeAgainstScope(benchmark::State& state) {
+  static egl_headless::Context egl;
+  static const std::string why = egl.open();
+  if (!why.empty()) {
+    state.SkipWithError(("no usable OpenGL context: " + why).c_str());
+    return;
+  }
+  perf::gpu::GlContextInfo info;
+  info.get_proc_address = egl_headless::proc;
+  info.name = "bench";
+  info.max_scopes = 2 * kBatch;
+  perf::gpu::GlContext ctx(info);
+  if (!ctx.usable()) {
+    state.SkipWithError(ctx.problem().c_str());
+    return;
+  }
+  void (*finish)() = nullptr;
+  egl_headless::load("glFinish", finish);
+  perf::perf_profiler().set_enabled(true);
+  double cpu_ns = 0, gl_ns = 0;
+  std::uint64_t batches = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kBatch; ++i) {
+      PERF_SCOPE("bench cpu scope", "bench");
+      benchmark::ClobberMemory();
+    }
+    cpu_ns += elapsed_ns(t0);
+    t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kBatch; ++i) {
+      PERF_GL_SCOPE(ctx, "bench gl scope");
+      benchmark::ClobberMemory();
+    }
+    gl_ns += elapsed_ns(t0);
+    if (finish != nullptr) finish();
+    ctx.collect();
+    ++batches;
+  }
+  const double n = static_cast<double>(batches) * kBatch;
+  state.counters["scope_ns"] = cpu_ns / n;
+  state.counters["gl_scope_ns"] = gl_ns / n;
+  state.counters["gl/scope"] = gl_ns / cpu_ns;
+  state.counters["dropped"] = static_cast<double>(ctx.stats().dropped);
+}
+// The first use of each query object costs microseconds in llvmpipe; the
+// 200 batches reuse the same queries, so that cost is spread thin.
+BENCHMARK(BM_GlScopeAgainstScope)->Iterations(200)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
