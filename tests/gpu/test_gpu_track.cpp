@@ -5,6 +5,7 @@
 // call tree, span budgets and spikes. The timestamps are made up: `read`
 // returns what the test decides.
 #include <comfyvn_perf/gpu/track.hpp>
+#include <comfyvn_perf/export/prometheus.hpp>
 #include <comfyvn_perf/perf.hpp>
 
 #include <catch2/catch.hpp>
@@ -118,6 +119,16 @@ TEST_CASE("finished pairs become gpu spans, nested, with a frame that encloses t
   REQUIRE(root != nullptr);
   CHECK(find_node(root->children, "inner pass") != nullptr);
   CHECK(find_node(tree.roots, "(gpu frame)") == nullptr);  // frames stay out of call trees
+
+  // In /metrics like any site.
+  perf::PrometheusSources src;
+  src.feature_flag = true;
+  src.profiler = &perf::perf_profiler();
+  src.budgets = &perf::budget_manager();
+  const std::string text = perf::prometheus_text(src);
+  CHECK(text.find("comfyvn_perf_span_calls_total{name=\"outer pass\",category=\"gpu\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("name=\"(gpu frame)\",category=\"gpu\"") != std::string::npos);
 }
 
 TEST_CASE("collect never waits: unfinished slots are read by a later collect, in order") {
