@@ -32,6 +32,7 @@
 #include <algorithm>  // max
 #include <chrono>     // intervals
 #include <cmath>      // abs
+#include <cstddef>    // size_t
 #include <cstdint>    // uint64_t
 #include <deque>      // frame fences
 #include <mutex>      // frame fences
@@ -68,7 +69,7 @@ struct VulkanContextInfo {
   std::chrono::milliseconds stale_after{5000};
   // The destructor waits at most this long for submitted pairs to finish;
   // past it, the query pool is not destroyed (the GPU may still write to
-  // it) but left to vkDestroyDevice.
+  // it) but left to VulkanContext::destroy_abandoned_pools().
   std::chrono::milliseconds destroy_wait{1000};
 };
 
@@ -105,6 +106,11 @@ class VulkanContext {
   bool recalibrate();
 
   GpuStats stats() const;
+
+  // After vkDeviceWaitIdle(device), before vkDestroyDevice(device): destroys
+  // the query pools of contexts destroyed while timestamps were still to
+  // come (past destroy_wait). Returns how many.
+  static std::size_t destroy_abandoned_pools(VkDevice device);
 
   // The scope's side (PERF_VK_SCOPE); kNoSlot when not recording.
   std::uint32_t begin(VkCommandBuffer cmd, std::uint32_t site_id) noexcept {
@@ -228,7 +234,9 @@ inline VulkanContext::~VulkanContext() {
     if (std::chrono::steady_clock::now() >= deadline) {
       // Timestamps still to come (a command buffer not yet finished, or
       // never submitted) would be written into a destroyed pool: the pool
-      // is left to vkDestroyDevice instead.
+      // waits for destroy_abandoned_pools() instead.
+      std::lock_guard<std::mutex> lock(detail::abandoned_mutex());
+      detail::abandoned_pools().push_back({info_.device, pool_, fn_.destroy_query_pool});
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -421,6 +429,22 @@ inline std::uint64_t VulkanContext::frames_done() {
   }
   while (!fences_.empty() && fences_.front().first < frames_done_) fences_.pop_front();
   return frames_done_;
+}
+
+inline std::size_t VulkanContext::destroy_abandoned_pools(VkDevice device) {
+  std::lock_guard<std::mutex> lock(detail::abandoned_mutex());
+  auto& pools = detail::abandoned_pools();
+  std::size_t n = 0;
+  for (auto it = pools.begin(); it != pools.end();) {
+    if (it->device != device) {
+      ++it;
+      continue;
+    }
+    it->destroy(device, it->pool, nullptr);
+    it = pools.erase(it);
+    ++n;
+  }
+  return n;
 }
 
 inline GpuStats VulkanContext::stats() const {

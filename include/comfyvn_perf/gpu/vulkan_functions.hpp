@@ -1,9 +1,12 @@
 // comfyvn_perf — the Vulkan functions a VulkanContext calls, loaded through
 // the application's vkGetInstanceProcAddr and vkGetDeviceProcAddr (the SDK
-// never links the Vulkan loader). Included by gpu/vulkan.hpp only.
+// never links the Vulkan loader), and the pools contexts left behind.
+// Included by gpu/vulkan.hpp only.
 #pragma once
 
 #include <cstdint>  // uint64_t
+#include <mutex>    // abandoned pools
+#include <vector>   // abandoned pools
 
 #include <vulkan/vulkan.h>
 
@@ -151,5 +154,20 @@ struct VulkanFunctions {
     return true;
   }
 };
+
+// Query pools whose context went away with timestamps still to come.
+struct AbandonedPool {
+  VkDevice device;
+  VkQueryPool pool;
+  PFN_vkDestroyQueryPool destroy;
+};
+inline std::mutex& abandoned_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+inline std::vector<AbandonedPool>& abandoned_pools() {
+  static std::vector<AbandonedPool> pools;
+  return pools;
+}
 
 }  // namespace comfyvn::perf::gpu::detail
