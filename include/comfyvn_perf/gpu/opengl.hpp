@@ -140,7 +140,6 @@ class GlContext {
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ns_ = 0;
   std::uint64_t last_check_steady_ = 0;  // SteadyClock ns of the latest calibration
-  detail::TickRate rate_;  // until measured, collect() re-checks after 500 ms
   mutable std::mutex stats_mu_;
   GpuStats clock_stats_;  // the calibration fields, under stats_mu_
 };
@@ -292,9 +291,7 @@ inline bool GlContext::read(std::uint32_t slot, std::uint64_t* begin_ns, std::ui
 
 inline void GlContext::collect() {
   if (track_ == nullptr) return;
-  const std::uint64_t recheck =
-      rate_.measured() ? recheck_ns_ : std::min<std::uint64_t>(recheck_ns_, 500000000u);
-  if (SteadyClock::now() - last_check_steady_ >= recheck) recalibrate();
+  if (SteadyClock::now() - last_check_steady_ >= recheck_ns_) recalibrate();
   // Nothing to release: the next glQueryCounter on a query overwrites it.
   track_->collect_slots(
       [this](std::uint32_t slot, std::uint64_t* b, std::uint64_t* e) { return read(slot, b, e); },
@@ -320,9 +317,8 @@ inline void GlContext::recalibrate() {
   const std::uint64_t now_ticks = DefaultClock::now();
   const std::uint64_t now_steady = SteadyClock::now();
   const double error_ns = static_cast<double>(best_window) / 2;
-  // The tick length is measured against the GPU's clock (TickRate).
   const double correction = track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady,
-                                                track_->ns_per_tick(), &rate_);
+                                                track_->current_ns_per_tick());
   std::lock_guard<std::mutex> lock(stats_mu_);
   if (clock_stats_.calibrations > 0) {
     clock_stats_.max_correction_ms =

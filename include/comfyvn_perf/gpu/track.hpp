@@ -68,53 +68,6 @@ namespace detail {
 
 using perf::RawSpan;
 
-// The tick length a clock map uses, measured. The profiler estimates it
-// once, over 20 ms (profiler/timebase.hpp); on a loaded machine that can be
-// off by a few parts in 10^4, a millisecond a second between GPU and CPU
-// spans. So each context measures it: GPU nanoseconds against ticks since
-// its first calibration, once that is 500 ms old. Until then, and after a
-// clock that jumped (a rate more than 1% from the profiler's), the
-// profiler's estimate stands.
-class TickRate {
- public:
-  static constexpr std::uint64_t kMinBaselineNs = 500'000'000;
-
-  // A calibration point: GPU ns and the tick value at the same moment.
-  // Returns the ns per tick to map with.
-  double update(std::uint64_t gpu_ns, double ticks, double profiler_ns_per_tick) {
-    if (!based_ || gpu_ns <= base_gpu_ns_ || ticks <= base_ticks_) {
-      rebase(gpu_ns, ticks);
-      return measured_ ? ns_per_tick_ : profiler_ns_per_tick;
-    }
-    if (gpu_ns - base_gpu_ns_ >= kMinBaselineNs) {
-      const double m = static_cast<double>(gpu_ns - base_gpu_ns_) / (ticks - base_ticks_);
-      if (std::abs(m / profiler_ns_per_tick - 1) < 0.01) {
-        ns_per_tick_ = m;
-        measured_ = true;
-      } else {
-        rebase(gpu_ns, ticks);
-        measured_ = false;
-      }
-    }
-    return measured_ ? ns_per_tick_ : profiler_ns_per_tick;
-  }
-
-  bool measured() const { return measured_; }
-
- private:
-  void rebase(std::uint64_t gpu_ns, double ticks) {
-    based_ = true;
-    base_gpu_ns_ = gpu_ns;
-    base_ticks_ = ticks;
-  }
-
-  bool based_ = false;
-  bool measured_ = false;
-  std::uint64_t base_gpu_ns_ = 0;
-  double base_ticks_ = 0;
-  double ns_per_tick_ = 0;
-};
-
 // Maps GPU nanoseconds onto the profiler's ticks: a point where both are
 // known and the tick length. A re-check moves the point, so drift between
 // the clocks never accumulates past one re-check interval.
@@ -132,12 +85,10 @@ class ClockMap {
 
   // `gpu_ns` and `cpu_steady_ns` read at the same moment (within `error_ns`).
   // Returns the correction, in nanoseconds, the previous map needed there.
-  // `rate` (when given) measures the tick length the map then uses.
+  // `ns_per_tick`: GpuTrack::current_ns_per_tick(), measured now.
   double set(std::uint64_t gpu_ns, std::uint64_t cpu_steady_ns, double error_ns,
-             std::uint64_t now_ticks, std::uint64_t now_steady_ns, double ns_per_tick,
-             TickRate* rate = nullptr) {
+             std::uint64_t now_ticks, std::uint64_t now_steady_ns, double ns_per_tick) {
     const double at = ticks_at(cpu_steady_ns, now_ticks, now_steady_ns, ns_per_tick);
-    if (rate != nullptr) ns_per_tick = rate->update(gpu_ns, at, ns_per_tick);
     double correction = 0;
     if (valid()) correction = (at - to_ticks_exact(gpu_ns)) * ns_per_tick;
     gpu_anchor_ = gpu_ns;
@@ -194,6 +145,11 @@ class GpuTrack {
   bool recording() const { return tb_ != nullptr; }
   std::uint32_t capacity() const { return capacity_; }
   double ns_per_tick() const { return ns_per_tick_; }
+  // The tick length for a clock map, measured over the whole process so
+  // far (TimeBase::ns_per_tick_now()). The profiler's fixed estimate,
+  // taken over 20 ms, was off by 0.1-0.2% on a loaded 2-core machine: GPU
+  // spans would slide a millisecond a second against CPU spans.
+  double current_ns_per_tick() const { return perf::detail::registry().time().ns_per_tick_now(); }
 
   // A slot for a new scope, or kNoSlot (counted as dropped) when all are in
   // flight. Safe from any thread.

@@ -63,7 +63,10 @@ struct VulkanContextInfo {
   std::uint32_t max_scopes = 4096;  // timestamp pairs in flight (pool: twice as many queries)
   // Use VK_EXT_calibrated_timestamps where the device has it enabled.
   bool calibrated_timestamps = true;
-  std::chrono::milliseconds recheck_interval{1000};
+  // How often collect() re-reads the calibrated clocks (a few microseconds
+  // each time): spans are placed from the latest point, so the tick length's
+  // error counts over at most this long.
+  std::chrono::milliseconds recheck_interval{100};
   // A pair still unfinished this long after its scope ended is counted as
   // lost and skipped (its command buffer was never submitted).
   std::chrono::milliseconds stale_after{5000};
@@ -156,7 +159,6 @@ class VulkanContext {
   std::uint64_t frames_done_ = 0;
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ticks_ = 0;
-  std::uint64_t half_second_ticks_ = 0;
   std::uint64_t last_check_ticks_ = 0;
   std::uint64_t last_check_steady_ = 0;
   // Calibration figures, under the track's collection (collect/recalibrate).
@@ -164,7 +166,6 @@ class VulkanContext {
   double error_ms_ = 0;
   double drift_ms_per_min_ = 0;
   double correction_sum_ns_ = 0;     // every re-check's correction, summed
-  detail::TickRate rate_;            // the tick length, measured against the GPU's clock
   std::uint64_t first_check_steady_ = 0;
   double max_correction_ms_ = 0;
 };
@@ -201,7 +202,6 @@ inline VulkanContext::VulkanContext(const VulkanContextInfo& info)
       static_cast<double>(std::chrono::nanoseconds(info.stale_after).count()) / ns_per_tick);
   recheck_ticks_ = static_cast<std::uint64_t>(
       static_cast<double>(std::chrono::nanoseconds(info.recheck_interval).count()) / ns_per_tick);
-  half_second_ticks_ = static_cast<std::uint64_t>(5e8 / ns_per_tick);
   if (!load(info)) return;
   VkQueryPoolCreateInfo qi{};
   qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
@@ -315,7 +315,7 @@ inline void VulkanContext::set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns
   // The pair's own window adds to the uncertainty.
   error_ns += static_cast<double>(t1 - t0) * track_.ns_per_tick() / 2;
   const double correction_ns = track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2,
-                                                  s, track_.ns_per_tick(), &rate_);
+                                                  s, track_.current_ns_per_tick());
   ++calibrations_;
   error_ms_ = error_ns / 1e6;
   if (calibrations_ == 1) first_check_steady_ = s;
@@ -377,10 +377,7 @@ inline bool VulkanContext::recalibrate() {
 inline void VulkanContext::collect() {
   if (pool_ == VK_NULL_HANDLE) return;
   std::lock_guard<std::mutex> lock(mu_);
-  // Every 500 ms until the tick length is measured, then every interval.
-  const std::uint64_t recheck =
-      rate_.measured() ? recheck_ticks_ : std::min(recheck_ticks_, half_second_ticks_);
-  if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck) calibrate_driver();
+  if (driver_clocks_ && DefaultClock::now() - last_check_ticks_ >= recheck_ticks_) calibrate_driver();
   const VkDevice d = info_.device;
   // Where a read would wait for the device, only frames whose fence was
   // seen signaled are read; elsewhere reads never wait, and a pair is read
