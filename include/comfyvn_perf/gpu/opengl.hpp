@@ -141,7 +141,7 @@ class GlContext {
   std::uint64_t recheck_ns_ = 0;
   std::uint64_t last_check_steady_ = 0;  // SteadyClock ns of the latest calibration
   mutable std::mutex stats_mu_;
-  GpuStats clock_stats_;  // the calibration fields, under stats_mu_
+  detail::CalibrationLog calibration_;  // under stats_mu_
 };
 
 // The RAII scope behind PERF_GL_SCOPE: while the profiler is off, one
@@ -319,26 +319,16 @@ inline void GlContext::recalibrate() {
   const double error_ns = static_cast<double>(best_window) / 2;
   const double correction = track_->clock().set(gpu_ns, mid, error_ns, now_ticks, now_steady,
                                                 track_->current_ns_per_tick());
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  if (clock_stats_.calibrations > 0) {
-    clock_stats_.max_correction_ms =
-        std::max(clock_stats_.max_correction_ms, std::fabs(correction) / 1e6);
-    // Over less than 100 ms the reads' own error would dominate the rate.
-    if (mid > last_check_steady_ + 100000000u) {
-      const double minutes = static_cast<double>(mid - last_check_steady_) / 60e9;
-      clock_stats_.drift_ms_per_min = correction / 1e6 / minutes;
-    }
-  }
-  ++clock_stats_.calibrations;
-  clock_stats_.calibration_error_ms = error_ns / 1e6;
   last_check_steady_ = mid;
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  calibration_.note(correction, mid, error_ns);
 }
 
 inline GpuStats GlContext::stats() const {
   GpuStats out;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
-    out = clock_stats_;
+    calibration_.fill(out);
   }
   out.time_source = "measured";
   if (track_ != nullptr) track_->fill(out);

@@ -118,6 +118,42 @@ class ClockMap {
   double error_ns_ = 0;
 };
 
+// The calibration figures of GpuStats, kept the same way by every context.
+class CalibrationLog {
+ public:
+  // One calibration at `steady_ns`, within `error_ns`, that moved the map
+  // by `correction_ns` (0 for the first).
+  void note(double correction_ns, std::uint64_t steady_ns, double error_ns) {
+    ++calibrations_;
+    error_ms_ = error_ns / 1e6;
+    if (calibrations_ == 1) {
+      first_steady_ = steady_ns;
+      return;
+    }
+    max_correction_ms_ = std::max(max_correction_ms_, std::abs(correction_ns) / 1e6);
+    // How far a map never re-checked would have moved, per minute; over
+    // less than 10 s a microsecond of read jitter would read as drift.
+    correction_sum_ns_ += correction_ns;
+    const double minutes = static_cast<double>(steady_ns - first_steady_) / 60e9;
+    if (minutes >= 10.0 / 60.0) drift_ms_per_min_ = correction_sum_ns_ / 1e6 / minutes;
+  }
+
+  void fill(GpuStats& out) const {
+    out.calibrations = calibrations_;
+    out.calibration_error_ms = error_ms_;
+    out.drift_ms_per_min = drift_ms_per_min_;
+    out.max_correction_ms = max_correction_ms_;
+  }
+
+ private:
+  std::uint64_t calibrations_ = 0;
+  std::uint64_t first_steady_ = 0;
+  double error_ms_ = 0;
+  double drift_ms_per_min_ = 0;
+  double max_correction_ms_ = 0;
+  double correction_sum_ns_ = 0;
+};
+
 // The API-neutral half of a context. Scopes reserve slots from any thread
 // (lock-free); collect_slots() runs on one thread at a time.
 class GpuTrack {

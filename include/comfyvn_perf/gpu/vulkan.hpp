@@ -160,14 +160,7 @@ class VulkanContext {
   std::uint64_t stale_ticks_ = 0;
   std::uint64_t recheck_ticks_ = 0;
   std::uint64_t last_check_ticks_ = 0;
-  std::uint64_t last_check_steady_ = 0;
-  // Calibration figures, under the track's collection (collect/recalibrate).
-  std::uint64_t calibrations_ = 0;
-  double error_ms_ = 0;
-  double drift_ms_per_min_ = 0;
-  double correction_sum_ns_ = 0;     // every re-check's correction, summed
-  std::uint64_t first_check_steady_ = 0;
-  double max_correction_ms_ = 0;
+  detail::CalibrationLog calibration_;  // under mu_
 };
 
 // The RAII half of PERF_VK_SCOPE.
@@ -316,18 +309,7 @@ inline void VulkanContext::set_map(std::uint64_t gpu_ns, std::uint64_t steady_ns
   error_ns += static_cast<double>(t1 - t0) * track_.ns_per_tick() / 2;
   const double correction_ns = track_.clock().set(gpu_ns, steady_ns, error_ns, t0 + (t1 - t0) / 2,
                                                   s, track_.current_ns_per_tick());
-  ++calibrations_;
-  error_ms_ = error_ns / 1e6;
-  if (calibrations_ == 1) first_check_steady_ = s;
-  if (calibrations_ > 1) {
-    max_correction_ms_ = std::max(max_correction_ms_, std::abs(correction_ns) / 1e6);
-    // How far a map never re-checked would have moved, per minute; over
-    // less than 10 s a microsecond of read jitter would read as drift.
-    correction_sum_ns_ += correction_ns;
-    const double minutes = static_cast<double>(s - first_check_steady_) / 60e9;
-    if (minutes >= 10.0 / 60.0) drift_ms_per_min_ = correction_sum_ns_ / 1e6 / minutes;
-  }
-  last_check_steady_ = s;
+  calibration_.note(correction_ns, s, error_ns);
   last_check_ticks_ = t1;
 }
 
@@ -450,10 +432,7 @@ inline GpuStats VulkanContext::stats() const {
   track_.fill(s);
   s.reads_wait = reads_wait_;
   s.time_source = driver_clocks_ ? "calibrated" : "measured";
-  s.calibrations = calibrations_;
-  s.calibration_error_ms = error_ms_;
-  s.drift_ms_per_min = drift_ms_per_min_;
-  s.max_correction_ms = max_correction_ms_;
+  calibration_.fill(s);
   return s;
 }
 
