@@ -36,15 +36,7 @@ void BM_VkScopeAgainstScope(benchmark::State& state) {
     state.SkipWithError(("no usable Vulkan device: " + dev.problem()).c_str());
     return;
   }
-  perf::gpu::VulkanContextInfo info;
-  info.instance = dev.instance;
-  info.physical_device = dev.physical_device;
-  info.device = dev.device;
-  info.queue = dev.queue;
-  info.queue_family = dev.queue_family;
-  info.get_instance_proc_addr = dev.get_instance_proc_addr;
-  info.get_device_proc_addr = dev.get_device_proc_addr;
-  info.name = "bench";
+  perf::gpu::VulkanContextInfo info = dev.context_info("bench");
   info.max_scopes = 2 * kBatch;
   perf::gpu::VulkanContext ctx(info);
   if (!ctx.usable()) {

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "gpu/egl_headless.hpp"
+#include "gpu/outputs.hpp"
 
 namespace perf = comfyvn::perf;
 
@@ -123,22 +124,5 @@ int main(int argc, char** argv) {
       gpu.name(), s.scopes, s.frames, s.dropped, s.lost, s.in_flight, s.time_source, s.calibrations,
       s.calibration_error_ms * 1e3, s.drift_ms_per_min);
 
-  int status = 0;
-  if (!args.trace.empty()) {
-    if (const std::string e = recorder.write(args.trace); !e.empty()) {
-      std::fprintf(stderr, "gpu_gl: --trace: %s\n", e.c_str());
-      status = 1;
-    } else {
-      fmt::print("trace written to {}\n", args.trace);
-    }
-  }
-  if (!args.snapshot.empty()) {
-    if (const std::string e = prof.write_dashboard(args.snapshot); !e.empty()) {
-      std::fprintf(stderr, "gpu_gl: --snapshot: %s\n", e.c_str());
-      status = 1;
-    } else {
-      fmt::print("dashboard snapshot written to {}\n", args.snapshot);
-    }
-  }
-  return status;
+  return gpu_example::write_outputs("gpu_gl", recorder, args.trace, args.snapshot);
 }

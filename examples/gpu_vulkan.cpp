@@ -22,6 +22,7 @@
 #include <comfyvn_perf/gpu/vulkan.hpp>
 #include <comfyvn_perf/perf.hpp>
 
+#include "gpu/outputs.hpp"
 #include "gpu/vk_headless.hpp"
 
 namespace perf = comfyvn::perf;
@@ -108,15 +109,7 @@ int main(int argc, char** argv) {
     std::printf("gpu_vulkan: no usable device: %s\n", dev.problem().c_str());
     return 77;
   }
-  perf::gpu::VulkanContextInfo info;
-  info.instance = dev.instance;
-  info.physical_device = dev.physical_device;
-  info.device = dev.device;
-  info.queue = dev.queue;
-  info.queue_family = dev.queue_family;
-  info.get_instance_proc_addr = dev.get_instance_proc_addr;
-  info.get_device_proc_addr = dev.get_device_proc_addr;
-  info.name = "main";
+  const perf::gpu::VulkanContextInfo info = dev.context_info("main");
   int status = 0;
   {
     perf::gpu::VulkanContext ctx(info);
@@ -197,22 +190,8 @@ int main(int argc, char** argv) {
     ctx.collect();
     print_table(ctx.stats());
 
-    if (!args.trace.empty()) {
-      if (const std::string e = recorder.write(args.trace); !e.empty()) {
-        std::fprintf(stderr, "gpu_vulkan: --trace: %s\n", e.c_str());
-        status = 1;
-      } else {
-        fmt::print("trace written to {}\n", args.trace);
-      }
-    }
-    if (!args.snapshot.empty()) {
-      if (const std::string e = perf::perf_profiler().write_dashboard(args.snapshot); !e.empty()) {
-        std::fprintf(stderr, "gpu_vulkan: --snapshot: %s\n", e.c_str());
-        status = 1;
-      } else {
-        fmt::print("dashboard snapshot written to {}\n", args.snapshot);
-      }
-    }
+    if (gpu_example::write_outputs("gpu_vulkan", recorder, args.trace, args.snapshot) != 0)
+      status = 1;
     for (int i = 0; i < kInFlight; ++i) dev.vkDestroyFence(dev.device, fences[i], nullptr);
     dev.destroy(small);
     dev.destroy(large);

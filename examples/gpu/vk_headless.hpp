@@ -14,6 +14,8 @@
 
 #include <vulkan/vulkan.h>
 
+#include <comfyvn_perf/gpu/vulkan.hpp>  // VulkanContextInfo
+
 namespace vk_headless {
 
 struct Buffer {
@@ -119,6 +121,20 @@ class Device {
   }
 
   bool fence_done(VkFence fence) { return vkGetFenceStatus(device, fence) == VK_SUCCESS; }
+
+  // What the SDK's VulkanContext takes, for a context named `name`.
+  comfyvn::perf::gpu::VulkanContextInfo context_info(const char* name) const {
+    comfyvn::perf::gpu::VulkanContextInfo i;
+    i.instance = instance;
+    i.physical_device = physical_device;
+    i.device = device;
+    i.queue = queue;
+    i.queue_family = queue_family;
+    i.get_instance_proc_addr = get_instance_proc_addr;
+    i.get_device_proc_addr = get_device_proc_addr;
+    i.name = name;
+    return i;
+  }
 
   // The handles and entry points the SDK's VulkanContext takes.
   void* loader = nullptr;

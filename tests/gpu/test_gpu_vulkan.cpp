@@ -67,19 +67,7 @@ Buffers& buffers() {
   return b;
 }
 
-VulkanContextInfo info(const char* name) {
-  vk_headless::Device& d = device();
-  VulkanContextInfo i;
-  i.instance = d.instance;
-  i.physical_device = d.physical_device;
-  i.device = d.device;
-  i.queue = d.queue;
-  i.queue_family = d.queue_family;
-  i.get_instance_proc_addr = d.get_instance_proc_addr;
-  i.get_device_proc_addr = d.get_device_proc_addr;
-  i.name = name;
-  return i;
-}
+VulkanContextInfo info(const char* name) { return device().context_info(name); }
 
 // Records `body` into a fresh command buffer, submits it, waits.
 void run(const std::function<void(VkCommandBuffer)>& body) {

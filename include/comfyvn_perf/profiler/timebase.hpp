@@ -41,6 +41,10 @@ class TimeBase {
   void fork_child() { calib_mu_.unlock(); }
 
  private:
+  // The tightest of three back-to-back (ticks, steady) pairs: a pair split
+  // by a preemption would skew every rate measured from it.
+  static void read_pair(std::uint64_t& ticks, std::uint64_t& steady_ns);
+
   std::mutex calib_mu_;
   std::uint64_t anchor_ticks_ = 0;
   std::uint64_t anchor_steady_ns_ = 0;
@@ -59,9 +63,7 @@ class TimeBase {
 
 namespace comfyvn::perf::detail {
 
-TimeBase::TimeBase() {
-  // The tightest of three (ticks, steady) pairs: a pair split by a
-  // preemption would skew every rate measured from it.
+void TimeBase::read_pair(std::uint64_t& ticks, std::uint64_t& steady_ns) {
   std::uint64_t best_window = ~std::uint64_t{0};
   for (int i = 0; i < 3; ++i) {
     const std::uint64_t t0 = DefaultClock::now();
@@ -69,10 +71,14 @@ TimeBase::TimeBase() {
     const std::uint64_t t1 = DefaultClock::now();
     if (t1 - t0 < best_window) {
       best_window = t1 - t0;
-      anchor_ticks_ = t0 + (t1 - t0) / 2;
-      anchor_steady_ns_ = s;
+      ticks = t0 + (t1 - t0) / 2;
+      steady_ns = s;
     }
   }
+}
+
+TimeBase::TimeBase() {
+  read_pair(anchor_ticks_, anchor_steady_ns_);
   anchor_system_ns_ =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
@@ -105,19 +111,8 @@ double TimeBase::ns_per_tick() {
 
 double TimeBase::ns_per_tick_now() {
   if (!DefaultClock::is_tsc) return 1.0;
-  // The tightest of three (ticks, steady) pairs: a pair split by a
-  // preemption would skew the rate.
-  std::uint64_t best_window = ~std::uint64_t{0}, ticks = 0, steady = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::uint64_t t0 = DefaultClock::now();
-    const std::uint64_t s = SteadyClock::now();
-    const std::uint64_t t1 = DefaultClock::now();
-    if (t1 - t0 < best_window) {
-      best_window = t1 - t0;
-      ticks = t0 + (t1 - t0) / 2;
-      steady = s;
-    }
-  }
+  std::uint64_t ticks = 0, steady = 0;
+  read_pair(ticks, steady);
   // Under 10 ms from the anchors the fixed estimate is as good.
   if (ticks <= anchor_ticks_ || steady < anchor_steady_ns_ + 10'000'000) return ns_per_tick();
   return static_cast<double>(steady - anchor_steady_ns_) /
