@@ -264,31 +264,43 @@ TEST_CASE("frames keep flowing while results arrive late; none is lost", "[gpu]"
   // Heavy work, flushed, then an immediate collect: it returns without the
   // results, sooner than they become available. (Clears alternate between
   // the targets: llvmpipe folds back-to-back clears of one target into one.)
-  {
-    PERF_GL_SCOPE(ctx, "late work");
-    for (int i = 0; i < 4; ++i) {
-      d.targets.clear(kLarge, 0.25f * static_cast<float>(i));
-      d.targets.clear(kSmall, 0.25f * static_cast<float>(i));
+  // llvmpipe sometimes finishes a batch within the flush itself, so the work
+  // doubles until one collect is seen returning before its results; a
+  // collect that waited would never be.
+  bool seen_late = false;
+  std::uint64_t batches = 0;
+  for (int attempt = 0; attempt < 4 && !seen_late; ++attempt) {
+    {
+      PERF_GL_SCOPE(ctx, "late work");
+      for (int i = 0; i < (4 << attempt); ++i) {
+        d.targets.clear(kLarge, 0.25f * static_cast<float>(i % 4));
+        d.targets.clear(kSmall, 0.25f * static_cast<float>(i % 4));
+      }
+    }
+    ++batches;
+    PERF_GPU_FRAME(ctx);
+    d.targets.flush();
+    const std::uint64_t before = ctx.stats().scopes;
+    const auto t0 = std::chrono::steady_clock::now();
+    ctx.collect();
+    const double collect_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const bool late = ctx.stats().scopes == before && ctx.stats().in_flight == 1;
+    // How long the results took to arrive, collecting all the while.
+    while (ctx.stats().scopes == before &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+      ctx.collect();
+    const double arrival_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    INFO("attempt " << attempt << ": the first collect took " << collect_ms
+                    << " ms; the results came after " << arrival_ms << " ms");
+    CHECK(ctx.stats().scopes == before + 1);
+    if (late) {
+      CHECK(collect_ms < arrival_ms);
+      seen_late = true;
     }
   }
-  PERF_GPU_FRAME(ctx);
-  d.targets.flush();
-  const auto t0 = std::chrono::steady_clock::now();
-  ctx.collect();
-  const double collect_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(ctx.stats().scopes == 0);
-  CHECK(ctx.stats().in_flight == 1);
-  // How long the results took to arrive, collecting all the while.
-  while (ctx.stats().scopes == 0 &&
-         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
-    ctx.collect();
-  const double arrival_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  INFO("the first collect took " << collect_ms << " ms; the results came after " << arrival_ms
-                                 << " ms");
-  CHECK(collect_ms < arrival_ms);
-  CHECK(ctx.stats().scopes == 1);
+  CHECK(seen_late);
   // More frames, each collected at once: what is late comes with a later one.
   constexpr int kFrames = 20;
   for (int f = 0; f < kFrames; ++f) {
@@ -302,15 +314,16 @@ TEST_CASE("frames keep flowing while results arrive late; none is lost", "[gpu]"
   }
   drain(ctx);
   const gpu::GpuStats s = ctx.stats();
-  CHECK(s.scopes == kFrames + 1);
-  CHECK(s.frames == kFrames + 1);
+  CHECK(s.scopes == kFrames + batches);
+  CHECK(s.frames == kFrames + batches);
   CHECK(s.lost == 0);
   CHECK(s.dropped == 0);
   const auto rows = perf::perf_profiler().aggregates();
-  CHECK(row(rows, "late work") != nullptr);
+  REQUIRE(row(rows, "late work") != nullptr);
+  CHECK(row(rows, "late work")->count == batches);
   const perf::Aggregate* frames = row(rows, "(gpu frame)");
   REQUIRE(frames != nullptr);
-  CHECK(frames->count == kFrames + 1);
+  CHECK(frames->count == kFrames + batches);
 }
 
 TEST_CASE("more scopes than slots before a collect count as dropped, exactly", "[gpu]") {
